@@ -1,0 +1,5 @@
+import sys
+
+from suara.cli import main
+
+sys.exit(main())

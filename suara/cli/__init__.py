@@ -1,0 +1,70 @@
+"""The ``suara`` command line (a contract: scripts and schedules depend on it; see design.md).
+
+Each noun lives in its own module exposing ``register(subparsers)``; this module only wires
+them together and turns SuaraErrors into one clear message and the documented exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from suara.errors import SuaraError
+
+# Modules that register subcommands, in help order. A module that is missing or fails to
+# import is reported on use, not at start-up, so one broken noun never hides the others.
+COMMAND_MODULES = (
+    "suara.cli.forms_cmd",
+    "suara.cli.kobo_cmd",
+    "suara.cli.sync_cmd",
+    "suara.cli.warehouse_cmd",
+    "suara.cli.quarantine_cmd",
+    "suara.cli.report_cmd",
+    "suara.cli.keys_cmd",
+    "suara.cli.serve_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="suara",
+        description="KoboToolbox → validated, anonymised warehouse for garment-worker surveys.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except SuaraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
