@@ -32,6 +32,7 @@ TRANSLATABLE = ("label", "hint", "constraint_message", "required_message", "guid
                 "image", "audio", "video", "media::image", "media::audio", "media::video")
 PII_CLASSES = ("D", "O", "Q", "S", "M", "-")
 
+_TRANSLATABLE_BASES = {b.split("::")[-1] for b in TRANSLATABLE}
 _TYPE_ALIASES = {
     "begin group": "begin_group", "end group": "end_group",
     "begin repeat": "begin_repeat", "end repeat": "end_repeat",
@@ -216,9 +217,9 @@ def _languages(sheets: Sheets) -> tuple[str, ...]:
     for sheet in ("survey", "choices"):
         for col in sheets.headers.get(sheet, []):
             m = _LANG_COL.match(col)
-            if m and m.group("base").split("::")[-1] in {b.split("::")[-1] for b in TRANSLATABLE}:
-                if m.group("lang") not in langs:
-                    langs.append(m.group("lang"))
+            translatable = m and m.group("base").split("::")[-1] in _TRANSLATABLE_BASES
+            if translatable and m.group("lang") not in langs:
+                langs.append(m.group("lang"))
     return tuple(langs)
 
 
