@@ -1,0 +1,158 @@
+"""The sync's steps as plain functions (no Prefect here), so tests can call them directly.
+
+`flows/sync_form.py` wraps them in tasks; each call handles one page or batch, never one
+submission (stack.md P5). The order per batch follows design.md:
+
+    decrypt → normalise → validate → anonymise → load (rows + manifest + watermark, one transaction)
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flows.counts import FormCounts
+from suara.forms import Form, load_form_versions
+from suara.normalise import normalise
+from suara.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FormContext:
+    """Everything a form's sync needs, resolved once before any data moves."""
+
+    form: Form
+    versions: dict[str, Form]
+    asset_uid: str
+    asset_how: str
+    version_map: dict[str, str]
+    privacy_keys: object
+    private_key: object | None = None
+    counts: FormCounts = field(default_factory=FormCounts)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def open_form(settings: Settings, client, form: Form) -> FormContext:
+    """Resolve the asset, versions and keys for one form; configuration errors surface here,
+    before any data moves (a missing private key for an encrypted form, a missing pseudonym key)."""
+    from suara.privacy import PrivacyKeys
+
+    versions = load_form_versions(form.form_id, settings.forms_dir())
+    if form.version not in versions:
+        versions[form.version] = form
+    keys = PrivacyKeys.from_settings(settings)
+    private_key = None
+    if form.encrypted:
+        from suara.crypto.keys import load_private_key_for
+
+        private_key = load_private_key_for(form, settings)
+    uid, how = client.find_asset(form)
+    version_map = client.version_map(uid)
+    return FormContext(form, versions, uid, how, version_map, keys, private_key)
+
+
+def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, watermark: int | None,
+                  known: dict | None = None) -> FormCounts:
+    """Carry one page of submissions through every stage and load it in one transaction.
+
+    ``watermark`` is the new high-water mark this page covers (None for refetches); ``known``
+    is the manifest as it stood, to count updates.
+    """
+    from suara.privacy import anonymise
+    from validation import validate_batch
+    from warehouse import LoadBatch, QuarantineItem
+
+    counts = FormCounts(pages=1)
+    quarantine: list = []
+    if ctx.form.encrypted:
+        records, failed = _decrypt(ctx, records)
+        quarantine.extend(failed)
+    norm = normalise(ctx.versions, ctx.form, records, version_map=ctx.version_map)
+    result = validate_batch(ctx.versions, norm)
+    for q in result.quarantined:
+        quarantine.append(QuarantineItem(
+            _id=q._id, _uuid=q._uuid, form_version=q.form_version,
+            reasons=[r.as_dict() for r in q.reasons], payload=norm.raw.get(q._id),
+        ))
+    release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys)
+    quarantined_ids = {q._id for q in quarantine}
+    withheld = set(release.withheld) - quarantined_ids
+    pulled_ids = list(norm.ids) + [q._id for q in quarantine if q._id not in norm.raw]
+    loaded_ids = [i for i in norm.ids if i not in quarantined_ids and i not in withheld]
+    known = known or {}
+    updated = sum(1 for i in loaded_ids if i in known)
+    batch = LoadBatch(
+        run_id=run_id,
+        analytics=release.analytics,
+        restricted=release.restricted,
+        loaded={i: norm.uuids.get(i) for i in loaded_ids},
+        withheld={i: norm.uuids.get(i) for i in withheld},
+        quarantine=quarantine,
+        erase=set(release.erase) | withheld | quarantined_ids,
+        validation_status=_validation_status(norm),
+        form_versions=_form_versions(norm),
+        watermark=watermark,
+        audit=release.audit,
+    )
+    warehouse.apply_batch(ctx.form, batch)
+    counts.pulled = len(pulled_ids)
+    counts.quarantined = len(quarantined_ids)
+    counts.withheld = len(withheld)
+    counts.loaded = len(loaded_ids)
+    counts.updated = updated
+    return counts
+
+
+def _validation_status(norm) -> dict[int, str | None]:
+    top = norm.frames[norm.form_id]
+    return dict(zip(top["_id"].tolist(), top["_validation_status"].tolist(), strict=True))
+
+
+def _form_versions(norm) -> dict[int, str]:
+    top = norm.frames[norm.form_id]
+    return dict(zip(top["_id"].tolist(), top["_form_version"].tolist(), strict=True))
+
+
+def _decrypt(ctx: FormContext, records: list) -> tuple[list, list]:
+    """Decrypt each record; one that fails goes to quarantine with its reason, never half-loaded."""
+    from suara.crypto.pull import decrypt_record
+
+    from suara.errors import DecryptionError
+    from warehouse import QuarantineItem
+
+    plain, failed = [], []
+    for record in records:
+        try:
+            plain.append(decrypt_record(ctx.form, record, ctx.download, ctx.private_key))
+        except DecryptionError as exc:
+            failed.append(QuarantineItem(
+                _id=record.get("_id"), _uuid=record.get("_uuid"), form_version=None,
+                reasons=[{"code": exc.code, "table": ctx.form.form_id, "field": None,
+                          "expectation": "decrypt_and_verify"}],
+                payload=record,
+            ))
+    return plain, failed
+
+
+def changed_ids(server: Iterable[tuple[int, str, str | None]], manifest: dict) -> tuple[list[int], set[int]]:
+    """Compare the server's (id, uuid, validation) listing with the warehouse manifest.
+
+    Returns ids to refetch (edited, validation changed, or never seen) and ids to erase
+    (stored but no longer on the server: hard deletes, kobo-api.md §7.2).
+    """
+    seen: set[int] = set()
+    refetch: list[int] = []
+    for sid, suuid, status in server:
+        seen.add(sid)
+        entry = manifest.get(sid)
+        if entry is None or entry.uuid != suuid or (entry.validation_status or None) != (status or None):
+            refetch.append(sid)
+    deleted = set(manifest) - seen
+    return refetch, deleted

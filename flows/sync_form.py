@@ -1,0 +1,185 @@
+"""Prefect flows for the sync: thin wrappers over flows.pipeline.
+
+* ``sync_form``: pull new submissions page by page (one task per page), reconcile edits,
+  validation changes and deletions when due, refresh reporting, record the run.
+* ``reconcile_form``: the manifest scan alone (kobo-api.md §7.4).
+* ``sync_all_forms``: every form (or the ones named), one after the other; one form failing
+  does not stop the others, and the run record says which failed.
+
+Retries: HTTP failures are retried by the Kobo client (the one owner of that failure kind);
+tasks here retry only what the HTTP layer cannot see — a warehouse that is briefly locked
+or unreachable (sqlalchemy OperationalError).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import pipeline, progress
+from flows.counts import FormCounts
+from suara.errors import SuaraError
+from suara.forms import Form, load_forms
+from suara.settings import Settings, load_settings
+
+
+def _warehouse_transient(task, task_run, state) -> bool:
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - classify, do not handle
+        from sqlalchemy.exc import OperationalError
+
+        return isinstance(exc, OperationalError)
+    return False
+
+
+_TASK = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
+             retry_condition_fn=_warehouse_transient, persist_result=False)
+
+
+@task(**_TASK)
+def pull_page(ctx: pipeline.FormContext, client, warehouse, run_id: str, after_id: int,
+              page_size: int) -> tuple[FormCounts, int | None]:
+    """Fetch one page after ``after_id`` and load it; returns its counts and the next cursor
+    (None when the server has nothing more)."""
+    page = client.fetch_page(ctx.asset_uid, after_id=after_id, page_size=page_size)
+    if not page.results:
+        return FormCounts(requests=page.requests), None
+    new_mark = max(r["_id"] for r in page.results if isinstance(r, dict) and isinstance(r.get("_id"), int))
+    known = warehouse.manifest(ctx.form.form_id, ids=[r.get("_id") for r in page.results if isinstance(r, dict)])
+    counts = pipeline.process_batch(ctx, warehouse, run_id, page.results, watermark=new_mark, known=known)
+    counts.requests += page.requests
+    return counts, new_mark
+
+
+@task(**_TASK)
+def reconcile_form_task(ctx: pipeline.FormContext, client, warehouse, run_id: str) -> FormCounts:
+    """The manifest scan: refetch edited or re-validated submissions, erase deleted ones."""
+    counts = FormCounts()
+    manifest = warehouse.manifest(ctx.form.form_id)
+    listing = client.manifest(ctx.asset_uid)
+    refetch, deleted = pipeline.changed_ids(listing, manifest)
+    counts.requests += getattr(listing, "requests", 0)
+    if deleted:
+        warehouse.erase(ctx.form, sorted(deleted), run_id=run_id, reason="deleted_on_server")
+        counts.deleted = len(deleted)
+    for chunk in client.fetch_ids(ctx.asset_uid, refetch):
+        known = {i: manifest[i] for i in (r.get("_id") for r in chunk) if i in manifest}
+        counts.add(pipeline.process_batch(ctx, warehouse, run_id, chunk, watermark=None, known=known))
+    return counts
+
+
+@dataclass
+class FormOutcome:
+    form_id: str
+    counts: FormCounts = field(default_factory=FormCounts)
+    status: str = "completed"
+    error: str | None = None
+    seconds: float = 0.0
+    audit: dict = field(default_factory=dict)
+
+
+def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
+             reconcile: bool) -> FormOutcome:
+    """One form's whole sync (called inside the flows)."""
+    started = time.monotonic()
+    outcome = FormOutcome(form.form_id)
+    progress.emit(form.form_id, "start")
+    warehouse.begin_run(run_id, form.form_id)
+    try:
+        ctx = pipeline.open_form(settings, client, form)
+        ctx.download = client.download
+        cursor = warehouse.watermark(form.form_id) or 0
+        while True:
+            counts, cursor_next = pull_page(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
+            outcome.counts.add(counts)
+            progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
+            if cursor_next is None:
+                break
+            cursor = cursor_next
+        if reconcile:
+            outcome.counts.add(reconcile_form_task(ctx, client, warehouse, run_id))
+        warehouse.refresh_reporting(form)
+    except SuaraError as exc:
+        outcome.status, outcome.error = "failed", f"{exc.code}: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - a failed form must not stop the others
+        outcome.status, outcome.error = "failed", f"{type(exc).__name__}"
+    outcome.seconds = time.monotonic() - started
+    warehouse.finish_run(run_id, form.form_id, outcome.counts.record(), outcome.status,
+                         error_code=outcome.error.split(":")[0] if outcome.error else None)
+    progress.emit(form.form_id, "end", status=outcome.status, **outcome.counts.record())
+    return outcome
+
+
+def _open(settings: Settings):
+    from suara.kobo import KoboClient
+    from warehouse import Warehouse
+
+    return KoboClient(settings), Warehouse.from_settings(settings)
+
+
+def _select(settings: Settings, form_ids: list[str] | None) -> list[Form]:
+    forms = load_forms(settings.forms_dir())
+    if not form_ids:
+        return forms
+    by_id = {f.form_id: f for f in forms}
+    missing = [f for f in form_ids if f not in by_id]
+    if missing:
+        from suara.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"unknown form id(s): {', '.join(missing)}",
+            hint=f"Known forms: {', '.join(sorted(by_id))}.",
+        )
+    return [by_id[f] for f in form_ids]
+
+
+@flow
+def sync_form(form_id: str, reconcile: bool | None = None) -> dict:
+    """Sync one form: pull, validate, anonymise, load; reconcile when due."""
+    return sync_all_forms.fn([form_id], reconcile=reconcile)
+
+
+@flow
+def sync_all_forms(form_ids: list[str] | None = None, reconcile: bool | None = None) -> dict:
+    """Sync every form (or those named). Returns the run record of design.md."""
+    from prefect.runtime import flow_run
+
+    from flows.artifacts import publish_run_artifacts
+
+    settings = load_settings()
+    run_id = str(flow_run.id or pipeline.new_run_id())
+    forms = _select(settings, form_ids)
+    client, warehouse = _open(settings)
+    outcomes = []
+    for form in forms:
+        due = reconcile if reconcile is not None else warehouse.reconcile_due(form.form_id, settings.suara_reconcile_every)
+        outcomes.append(run_form(settings, form, client, warehouse, run_id, reconcile=due))
+    record = {
+        "run_id": run_id,
+        "forms": {o.form_id: o.counts.record() for o in outcomes},
+        "status": {o.form_id: o.status for o in outcomes},
+        "errors": {o.form_id: o.error for o in outcomes if o.error},
+        "requests": client.requests_made,
+    }
+    publish_run_artifacts(record, outcomes, warehouse)
+    return record
+
+
+@flow
+def reconcile_form(form_id: str) -> dict:
+    """Only the manifest scan for one form: edits, validation changes and deletions."""
+    settings = load_settings()
+    run_id = pipeline.new_run_id()
+    (form,) = _select(settings, [form_id])
+    client, warehouse = _open(settings)
+    warehouse.begin_run(run_id, form_id)
+    ctx = pipeline.open_form(settings, client, form)
+    ctx.download = client.download
+    counts = reconcile_form_task(ctx, client, warehouse, run_id)
+    warehouse.refresh_reporting(form)
+    warehouse.finish_run(run_id, form_id, counts.record(), "completed")
+    return {"run_id": run_id, "forms": {form_id: counts.record()}}
