@@ -1,0 +1,101 @@
+"""The parser accepts the XLSForm subset and refuses, by name, anything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from suara.xpath import (
+    BinOp,
+    Call,
+    Current,
+    Literal,
+    Ref,
+    XPathUnsupported,
+    evaluable,
+    parse,
+    references,
+)
+
+
+def test_parse__precedence__and_binds_tighter_than_or():
+    node = parse("${a} = 1 or ${b} = 2 and ${c} = 3")
+    assert node.op == "or"
+    assert node.right.op == "and"
+
+
+def test_parse__div_mod_and_unary_minus__arithmetic_nodes():
+    node = parse("-${a} div 2 mod 3 + 1")
+    assert node == BinOp("+", BinOp("mod", BinOp("div", node.left.left.left, Literal(2.0)),
+                                    Literal(3.0)), Literal(1.0))
+
+
+def test_parse__and_as_name_after_operand__is_operator():
+    node = parse(". >= 0 and . <= 20")
+    assert node.op == "and"
+    assert node.left == BinOp(">=", Current(), Literal(0.0))
+
+
+def test_parse__functions_with_prefix_and_hyphen():
+    node = parse("jr:choice-name(${tr_code}, '${tr_topics}')")
+    assert node == Call("jr:choice-name", (Ref("tr_code"), Literal("${tr_topics}")))
+
+
+def test_parse__position_of_parent__accepted():
+    node = parse("selected-at(${tr_topics}, position(..) - 1)")
+    assert isinstance(node, Call) and node.name == "selected-at"
+
+
+def test_references__nested__all_names():
+    assert references(parse("if(${a} > 0, ${b} div ${a}, coalesce(${c}, 'x'))")) == {"a", "b", "c"}
+
+
+@pytest.mark.parametrize(
+    ("expr", "named"),
+    [
+        ("/data/x = 1", "absolute path"),
+        ("${a}[1] = 2", "predicate"),
+        ("foo(1)", "foo()"),
+        ("instance('x')/root/item", "instance()"),
+        ("${a} | ${b}", "union"),
+        ("$x = 1", "variable"),
+        ("name = 'x'", "path step"),
+        ("selected(${a})", "takes 2 arguments"),
+        ("selected(${a}, 'x'", "expected ')'"),
+        ("${a} = ", "expected a value"),
+        ("'unterminated", "cannot read"),
+        ("", "empty"),
+    ],
+)
+def test_parse__unsupported_construct__refused_with_name(expr, named):
+    with pytest.raises(XPathUnsupported) as info:
+        parse(expr)
+    assert named in info.value.message
+    assert info.value.code == "XPATH_001"
+
+
+def test_evaluable__pulldata__refused_but_parse_accepts():
+    expr = "pulldata('umk','umk_amount','district_code',${district})"
+    parse(expr)
+    with pytest.raises(XPathUnsupported, match="pulldata"):
+        evaluable(expr)
+
+
+def test_parse__every_expression_of_the_real_forms(forms_dir):
+    from suara.forms import load_forms
+
+    forms = load_forms(forms_dir)
+    assert forms, "the three instruments should be in forms/"
+    count = 0
+    for form in forms:
+        for f in form.fields:
+            for expr in (f.relevant, f.constraint):
+                if expr:
+                    evaluable(expr)
+                    count += 1
+            if f.calculation:
+                parse(f.calculation)
+                count += 1
+        for g in form.groups:
+            if g.relevant:
+                evaluable(g.relevant)
+    assert count > 100
