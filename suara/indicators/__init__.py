@@ -1,0 +1,31 @@
+"""Indicators of the three instruments, defined once and computed with pandas.
+
+``indicators_for(form)`` lists a form's indicators, including those whose categories come
+from the form's own choice lists (VH-10 reasons, OA-13 topics).
+"""
+
+from __future__ import annotations
+
+from suara.forms import Form
+from suara.indicators import baseline, harassment, organising
+from suara.indicators.engine import Indicator, compute_all
+
+__all__ = ["Indicator", "compute_all", "indicators_for"]
+
+
+def _codes(form: Form, field: str, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    if not form.has_field(field):
+        return ()
+    lst = form.choices(form.field(field))
+    return tuple(c for c in (lst.names if lst else ()) if c not in exclude)
+
+
+def indicators_for(form: Form) -> list[Indicator]:
+    if form.form_id == baseline.F:
+        return list(baseline.INDICATORS)
+    if form.form_id == harassment.F:
+        return harassment.INDICATORS + harassment.reasons_not_reporting(_codes(form, "i_why_not", ("dk", "refuse")))
+    if form.form_id == organising.F:
+        topics = _codes(form, "tr_topics", ("none",))
+        return organising.INDICATORS + organising.training_topics(topics)
+    return []

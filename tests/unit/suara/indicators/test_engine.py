@@ -1,0 +1,60 @@
+"""Indicator arithmetic: Σ numerator / Σ denominator, per group, on either select representation."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from suara.indicators import harassment, organising
+from suara.indicators.baseline import INDICATORS as RB
+from suara.indicators.engine import compute_all, sel
+
+
+def _by_id(rows, ind, group="all", value="all"):
+    r = rows[(rows.indicator_id == ind) & (rows.group_by == group) & (rows.group_value == value)]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+def test_share__dk_excluded_from_denominator__by_sex():
+    """RB-1: PKWTT share leaves 'dk' out of the denominator and splits by sex."""
+    df = pd.DataFrame({"eligible": ["1"] * 5 + ["0"], "sex": ["female", "female", "male", "male", "female", "female"],
+                       "contract": ["pkwtt", "dk", "pkwtt", "pkwt", "pkwt", "pkwtt"]})
+    rows = compute_all(RB, {"ilo_rights_baseline": df})
+    allr = _by_id(rows, "RB-1")
+    assert (allr.numerator, allr.denominator) == (2, 4)
+    assert allr.value == pytest.approx(50.0)
+    fem = _by_id(rows, "RB-1", "sex", "female")
+    assert (fem.numerator, fem.denominator) == (1, 2)
+
+
+def test_mean__score_over_eligible():
+    """RB-5: mean % correct over eligible respondents."""
+    df = pd.DataFrame({"eligible": ["1", "1", "0"], "sex": ["female"] * 3, "k_score": ["18", "9", "18"]})
+    r = _by_id(compute_all(RB, {"ilo_rights_baseline": df}), "RB-5")
+    assert r.value == pytest.approx(75.0)
+    assert r.n == 2
+
+
+def test_selected__space_separated_and_flag_columns_agree():
+    """selected() reads a space-separated column or per-choice 0/1 columns alike."""
+    spaced = pd.DataFrame({"i_to_whom": ["union_rep hr", None, "police"]})
+    flags = pd.DataFrame({"i_to_whom__union_rep": [1, 0, 0], "i_to_whom__police": [0, 0, 1]})
+    assert sel(spaced, "i_to_whom", "union_rep").tolist() == sel(flags, "i_to_whom", "union_rep").tolist() == [True, False, False]
+
+
+def test_harassment__reported_to_union_share():
+    """VH-5: reports to the union over all reported incidents."""
+    df = pd.DataFrame({"go": ["1"] * 4, "withdrawn": ["0"] * 4, "sex": ["female"] * 4,
+                       "i_reported": ["yes", "yes", "yes", "no"],
+                       "i_to_whom": ["union_rep", "hr", "union_women police", None]})
+    r = _by_id(compute_all(harassment.INDICATORS, {"ilo_vh_reporting": df}), "VH-5")
+    assert (r.numerator, r.denominator) == (2, 3)
+
+
+def test_organising__pooled_density_and_empty_denominator_is_nan():
+    """OA-1 pools members over workers across unions; no denominator gives NaN, never 0."""
+    df = pd.DataFrame({"consent_org": ["yes", "yes", "no"], "mem_f": ["10", "30", "99"], "workers_f": ["100", "100", "100"]})
+    rows = compute_all(organising.INDICATORS, {"ilo_org_assessment": df})
+    assert _by_id(rows, "OA-1").value == pytest.approx(20.0)
+    assert math.isnan(_by_id(rows, "OA-10c").value)
