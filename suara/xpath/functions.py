@@ -214,19 +214,26 @@ def _series(a: Any, n: int) -> pd.Series:
     return pd.Series(a if isinstance(a, np.ndarray) else np.full(n, a, dtype=object), dtype=object)
 
 
+def _per_unique(values: Any, n: int, fn: Callable[[str], Any], dtype) -> np.ndarray:
+    """Apply ``fn`` once per distinct value: select answers repeat a handful of values over
+    thousands of rows, so this is what makes selected()/count-selected() fast."""
+    codes, uniques = pd.factorize(np.broadcast_to(np.asarray(values, dtype=object), n))
+    mapped = np.array([fn(u) for u in uniques], dtype=dtype)
+    return mapped[codes] if len(mapped) else np.zeros(n, dtype=dtype)
+
+
 def _v_selected(ctx, s: Vec, v: Vec) -> Vec:
     hay = strings(s)
     needle = strings(v)
     if isinstance(needle, np.ndarray):
         return Vec("boolean", np.array([to_string(b).strip() in to_string(a).split()
                                         for a, b in zip(np.broadcast_to(hay, ctx.n), needle, strict=True)]))
-    padded = " " + _series(hay, ctx.n).str.replace(r"\s+", " ", regex=True) + " "
-    return Vec("boolean", padded.str.contains(f" {needle.strip()} ", regex=False).to_numpy(bool))
+    token = needle.strip()
+    return Vec("boolean", _per_unique(hay, ctx.n, lambda x: token in x.split(), bool))
 
 
 def _v_count_selected(ctx, s: Vec) -> Vec:
-    parts = _series(strings(s), ctx.n).str.split()
-    return Vec("number", parts.str.len().fillna(0).to_numpy("float64"))
+    return Vec("number", _per_unique(strings(s), ctx.n, lambda x: len(x.split()), "float64"))
 
 
 def _v_string_length(ctx, s: Vec | None = None) -> Vec:
@@ -239,8 +246,7 @@ def _v_regex(ctx, s: Vec, p: Vec) -> Vec:
     if isinstance(pattern, np.ndarray):
         return _row_by_row(ctx, "regex", [s, p])
     compiled = _regex(pattern)
-    return Vec("boolean", np.array([compiled.search(x) is not None
-                                    for x in np.broadcast_to(strings(s), ctx.n)], dtype=bool))
+    return Vec("boolean", _per_unique(strings(s), ctx.n, lambda x: compiled.search(x) is not None, bool))
 
 
 def _v_if(ctx, cond: Vec, a: Vec, b: Vec) -> Vec:
