@@ -1,0 +1,1 @@
+"""ODK submission encryption and decryption, Kobo-shaped XML↔JSON, and form key handling."""
