@@ -1,0 +1,187 @@
+"""Kobo's strings → typed columns, per the Form model (stack.md P11).
+
+Kobo sends every answer as a string. Validation and loading need numbers, dates and
+booleans, so each column is cast by the *kind* of its field; a cell that does not parse is
+left empty in the typed frame and reported as a ``CastError`` (row label, field), which the
+validator turns into a ``VAL_TYPE`` reason. Casting never fails a whole batch.
+
+Kinds and dtypes: integer → ``Int64``; decimal → ``Float64``; date → ``datetime64[ns]``;
+datetime → ``datetime64[ns, UTC]``; boolean → ``boolean``; everything else (text, choice,
+choices, time, geopoint, binary) stays an object column of ``str``/``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from suara.forms.model import Field, Form
+from suara.xpath import XPathUnsupported, integral, parse, static_type
+
+KINDS = ("integer", "decimal", "text", "date", "datetime", "time", "choice", "choices",
+         "geopoint", "binary", "boolean")
+
+_TYPE_KIND = {
+    "integer": "integer", "decimal": "decimal", "range": "decimal",
+    "date": "date", "today": "date", "dateTime": "datetime", "start": "datetime",
+    "end": "datetime", "time": "time",
+    "select_one": "choice", "select_one_from_file": "choice",
+    "select_multiple": "choices", "select_multiple_from_file": "choices", "rank": "choices",
+    "geopoint": "geopoint", "start-geopoint": "geopoint", "background-geopoint": "geopoint",
+    "image": "binary", "audio": "binary", "video": "binary", "file": "binary",
+    "audit": "binary", "background-audio": "binary",
+    "acknowledge": "boolean",
+}
+_SYSTEM_INTEGERS = ("_id", "_index", "_parent_index")
+_TIME = re.compile(r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
+_NUMBER = r"-?\d+(\.\d+)?"
+_GEOPOINT = re.compile(rf"^{_NUMBER}\s+{_NUMBER}(\s+{_NUMBER}){{0,2}}$")
+# datetime64[ns] holds years 1678–2261; anything outside cannot be a real survey date.
+_YEAR = re.compile(r"^\s*(\d{4})-")
+_TRUE = {"ok", "true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+class CastError(NamedTuple):
+    row: object  # the frame's index label
+    field: str
+    kind: str
+
+
+def _range_kind(field: Field) -> str:
+    params = dict(p.split("=", 1) for p in field.parameters.split() if "=" in p)
+    numbers = [params.get(k, "") for k in ("start", "end", "step")]
+    return "decimal" if any("." in n for n in numbers) else "integer"
+
+
+def field_kind(form: Form, field: Field) -> str:
+    """The storage kind of a field (one of ``KINDS``); calculates are typed from their
+    calculation: number → decimal, or integer when obviously whole (counts, if(…, 1, 0), sums
+    of integers)."""
+    if field.type == "range":
+        return _range_kind(field)
+    if field.type == "calculate":
+        if not field.calculation:
+            return "text"
+        try:
+            node = parse(field.calculation)
+        except XPathUnsupported:
+            return "text"
+        kind = static_type(node, form)
+        if kind == "number":
+            return "integer" if integral(node, form) else "decimal"
+        return {"boolean": "boolean", "date": "date"}.get(kind, "text")
+    return _TYPE_KIND.get(field.type, "text")
+
+
+def table_fields(form: Form, table: str) -> tuple[Field, ...]:
+    """The value fields whose columns make up ``table`` (``<form_id>`` or
+    ``<form_id>__<repeat name>``)."""
+    if table == form.form_id:
+        return form.value_fields(None)
+    prefix = f"{form.form_id}__"
+    if table.startswith(prefix):
+        name = table[len(prefix):]
+        for g in form.repeats:
+            if g.name == name:
+                return form.value_fields(g.path)
+    raise KeyError(f"form {form.form_id} has no table {table!r}")
+
+
+def _strings(series: pd.Series) -> np.ndarray:
+    """Object array of str/None (NaN and "" become None)."""
+    arr = series.to_numpy(dtype=object, na_value=None)
+    return np.array([None if (v is None or v == "" or v != v) else str(v) for v in arr], dtype=object)
+
+
+def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray]:
+    present = raw != None  # noqa: E711 - elementwise on an object array
+    nums = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy("float64", na_value=np.nan, copy=True)
+    bad = present & np.isnan(nums)
+    if integer:
+        with np.errstate(invalid="ignore"):
+            fractional = ~np.isnan(nums) & (nums != np.floor(nums))
+        bad |= fractional
+        nums[fractional] = np.nan
+        out = pd.array(np.where(np.isnan(nums), 0, nums).astype("int64"), dtype="Int64")
+        out[np.isnan(nums)] = pd.NA
+        return pd.Series(out), bad
+    out = pd.array(nums, dtype="Float64")
+    out[np.isnan(nums)] = pd.NA
+    return pd.Series(out), bad
+
+
+def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.Series, np.ndarray]:
+    present = raw != None  # noqa: E711
+    in_range = np.array([v is None or ((m := _YEAR.match(v)) is not None and 1678 <= int(m.group(1)) <= 2261)
+                         for v in raw], dtype=bool)
+    usable = np.where(in_range, raw, None)
+    parsed = pd.to_datetime(pd.Series(usable, dtype=object), errors="coerce", utc=True, format="ISO8601")
+    if utc:
+        parsed = parsed.dt.as_unit("ns")
+    else:
+        # A date is the calendar day the enumerator picked: keep its wall-clock day.
+        local = pd.to_datetime(pd.Series(usable, dtype=object).str.slice(0, 10), errors="coerce",
+                               format="%Y-%m-%d")
+        parsed = local.astype("datetime64[ns]")
+    bad = present & parsed.isna().to_numpy()
+    return parsed, bad
+
+
+def _cast_pattern(raw: np.ndarray, pattern: re.Pattern) -> tuple[pd.Series, np.ndarray]:
+    bad = np.array([v is not None and not pattern.match(v) for v in raw], dtype=bool)
+    return pd.Series(np.where(bad, None, raw), dtype=object), bad
+
+
+def _cast_boolean(raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    lowered = [None if v is None else v.strip().lower() for v in raw]
+    bad = np.array([v is not None and v not in _TRUE and v not in _FALSE for v in lowered], dtype=bool)
+    values = pd.array([None if v is None or b else v in _TRUE for v, b in zip(lowered, bad, strict=True)],
+                      dtype="boolean")
+    return pd.Series(values), bad
+
+
+def cast_column(kind: str, series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Cast one column of strings; returns (typed values with a fresh RangeIndex, bad mask)."""
+    raw = _strings(series)
+    if kind in ("integer", "decimal"):
+        return _cast_numbers(raw, kind == "integer")
+    if kind in ("date", "datetime"):
+        return _cast_dates(raw, kind == "datetime")
+    if kind == "time":
+        return _cast_pattern(raw, _TIME)
+    if kind == "geopoint":
+        return _cast_pattern(raw, _GEOPOINT)
+    if kind == "boolean":
+        return _cast_boolean(raw)
+    if kind == "choices":  # one space between codes, as selected() and the warehouse expect
+        raw = np.array([None if v is None else " ".join(v.split()) or None for v in raw], dtype=object)
+    return pd.Series(raw, dtype=object), np.zeros(len(raw), dtype=bool)
+
+
+def cast_frame(form: Form, table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[CastError]]:
+    """Type every column of ``frame`` that is a field of ``table`` in ``form``; system columns
+    ``_id``/``_index``/``_parent_index`` become Int64 and ``_submission_time`` UTC datetimes.
+    Columns the form does not know are left as they are."""
+    kinds = {f.name: field_kind(form, f) for f in table_fields(form, table)}
+    typed: dict[str, pd.Series] = {}
+    errors: list[CastError] = []
+    for name in frame.columns:
+        kind = kinds.get(name)
+        if kind is None:
+            if name in _SYSTEM_INTEGERS:
+                kind = "integer"
+            elif name == "_submission_time":
+                kind = "datetime"
+            else:
+                typed[name] = frame[name]
+                continue
+        values, bad = cast_column(kind, frame[name])
+        values.index = frame.index
+        typed[name] = values
+        if bad.any() and name in kinds:
+            errors.extend(CastError(row, name, kind) for row in frame.index[bad])
+    return pd.DataFrame(typed, index=frame.index), errors

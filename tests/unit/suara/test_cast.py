@@ -1,0 +1,103 @@
+"""Kobo strings become typed columns by field kind; cells that do not parse are reported."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from suara.cast import cast_frame, field_kind, table_fields
+from suara.forms import form_from_markdown, load_forms
+
+FORM = form_from_markdown("""
+| survey   |                  |            |       |                                   |            |
+|          | type             | name       | label | calculation                       | parameters |
+|          | integer          | n_int      | N     |                                   |            |
+|          | decimal          | n_dec      | D     |                                   |            |
+|          | date             | d          | D     |                                   |            |
+|          | dateTime         | dt         | DT    |                                   |            |
+|          | time             | t          | T     |                                   |            |
+|          | select_one yn    | one        | O     |                                   |            |
+|          | select_multiple yn | many     | M     |                                   |            |
+|          | geopoint         | gp         | G     |                                   |            |
+|          | acknowledge      | ack        | A     |                                   |            |
+|          | range            | r          | R     |                                   | start=0 end=10 step=0.5 |
+|          | calculate        | c_count    |       | count-selected(${many})           |            |
+|          | calculate        | c_flag     |       | if(${one} = 'yes', 1, 0)          |            |
+|          | calculate        | c_ratio    |       | ${n_int} div 2                    |            |
+|          | calculate        | c_text     |       | concat(${one}, 'x')               |            |
+|          | calculate        | c_bool     |       | ${n_int} > 2                      |            |
+|          | note             | nt         | Note  |                                   |            |
+|          | begin_repeat     | rep        | Rep   |                                   |            |
+|          | integer          | rep_n      | RN    |                                   |            |
+|          | end_repeat       |            |       |                                   |            |
+| choices  |                  |            |       |                                   |            |
+|          | list_name        | name       | label |                                   |            |
+|          | yn               | yes        | Yes   |                                   |            |
+|          | yn               | no         | No    |                                   |            |
+| settings |                  |            |       |                                   |            |
+|          | form_id          | version    |       |                                   |            |
+|          | castme           | 1          |       |                                   |            |
+""")
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("n_int", "integer"), ("n_dec", "decimal"), ("d", "date"), ("dt", "datetime"), ("t", "time"),
+    ("one", "choice"), ("many", "choices"), ("gp", "geopoint"), ("ack", "boolean"),
+    ("r", "decimal"), ("c_count", "integer"), ("c_flag", "integer"), ("c_ratio", "decimal"),
+    ("c_text", "text"), ("c_bool", "boolean"),
+])
+def test_field_kind__by_type_and_calculation(name, kind):
+    assert field_kind(FORM, FORM.field(name)) == kind
+
+
+def test_table_fields__submission_and_repeat__split_by_level():
+    assert "rep_n" not in {f.name for f in table_fields(FORM, "castme")}
+    assert "nt" not in {f.name for f in table_fields(FORM, "castme")}
+    assert [f.name for f in table_fields(FORM, "castme__rep")] == ["rep_n"]
+    with pytest.raises(KeyError):
+        table_fields(FORM, "castme__nope")
+
+
+def test_cast_frame__good_values__typed_dtypes():
+    frame = pd.DataFrame({
+        "_id": ["1", "2"], "n_int": ["12", None], "n_dec": ["1.5", "-2"],
+        "d": ["2024-02-29", None], "dt": ["2024-01-31T10:15:00.000+07:00", None],
+        "ack": ["OK", None], "many": ["yes  no", None], "t": ["10:15:00.000+07:00", None],
+        "gp": ["-6.2 106.8 0 5", None], "_form_version": ["1", "1"],
+    }, dtype=object)
+    typed, errors = cast_frame(FORM, "castme", frame)
+    assert errors == []
+    assert str(typed["n_int"].dtype) == "Int64" and typed["n_int"].iloc[0] == 12
+    assert pd.isna(typed["n_int"].iloc[1])
+    assert str(typed["n_dec"].dtype) == "Float64"
+    assert str(typed["d"].dtype) == "datetime64[ns]"
+    assert str(typed["dt"].dtype) == "datetime64[ns, UTC]"
+    assert typed["dt"].iloc[0] == pd.Timestamp("2024-01-31T03:15:00Z")
+    assert typed["ack"].iloc[0] is True or bool(typed["ack"].iloc[0]) is True
+    assert typed["many"].iloc[0] == "yes no"
+    assert str(typed["_id"].dtype) == "Int64"
+    assert typed["_form_version"].tolist() == ["1", "1"]
+
+
+def test_cast_frame__bad_values__reported_and_emptied():
+    frame = pd.DataFrame({
+        "n_int": ["3.5", "x", "7"], "n_dec": ["1,5", "2", None], "d": ["2999-01-01", "31/01/2024", "2024-01-31"],
+        "t": ["25h", None, "10:00"], "gp": ["north", None, "1 2"], "ack": ["maybe", "OK", None],
+    }, index=[10, 11, 12], dtype=object)
+    typed, errors = cast_frame(FORM, "castme", frame)
+    assert {(e.row, e.field) for e in errors} == {
+        (10, "n_int"), (11, "n_int"), (10, "n_dec"), (10, "d"), (11, "d"), (10, "t"), (10, "gp"),
+        (10, "ack"),
+    }
+    assert typed["n_int"].isna().tolist() == [True, True, False]
+    assert typed.index.tolist() == [10, 11, 12]
+
+
+def test_cast_frame__real_forms__every_field_has_a_kind(forms_dir):
+    for form in load_forms(forms_dir):
+        tables = [form.form_id] + [f"{form.form_id}__{g.name}" for g in form.repeats]
+        for table in tables:
+            fields = table_fields(form, table)
+            frame = pd.DataFrame({f.name: [None] for f in fields}, dtype=object)
+            typed, errors = cast_frame(form, table, frame)
+            assert errors == [] and list(typed.columns) == [f.name for f in fields]
