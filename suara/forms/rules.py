@@ -54,7 +54,7 @@ CONFIDENTIAL_FORBIDDEN = (GEO_TYPES | MEDIA_TYPES | {"background-audio"}) - {"au
 _REF = re.compile(r"\$\{([^}]*)\}")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _WORD = re.compile(r"(?<![\w:/@$.-])([A-Za-z_][\w.-]*(?::[\w.-]+)?)(?![\w.-])")
-_XPATH_WORDS = {"and", "or", "div", "mod", "true", "false", "current", "instance", "name", "label"}
+_XPATH_WORDS = {"and", "or", "div", "mod", "true", "false", "current", "instance", "label"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def references(text: str) -> list[str]:
 
 def filter_columns(choice_filter: str) -> set[str]:
     """Choice-sheet columns a ``choice_filter`` reads: bare names that are neither references,
-    strings, function names, XPath operators nor ``name``/``label``."""
+    strings, function names, XPath operators nor ``label``."""
     text = _REF.sub(" ", _STRING.sub(" ", choice_filter))
     out = set()
     for m in _WORD.finditer(text):
@@ -142,7 +142,9 @@ def rule_languages(form: Form) -> list[Finding]:
             "Add 'label::English (en)' and 'label::Indonesian (id)' (and the same suffixes on "
             "hint, constraint_message, required_message) to the survey and choices sheets.",
         ))
-    languages = tuple(dict.fromkeys((*PROJECT_LANGUAGES, *form.languages)))
+    # Rows are compared across the languages the form has: a language missing everywhere is
+    # one finding above, not one per row.
+    languages = form.languages
     for row in _rows(form, "survey", "choices"):
         for base in PAIRED_COLUMNS:
             present = [lang for lang in languages if row.get(f"{base}::{lang}")]

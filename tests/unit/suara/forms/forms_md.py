@@ -1,0 +1,60 @@
+"""Small markdown forms for the forms tests: one valid base, changed one cell at a time.
+
+``BASE`` passes every project rule, as a confidential form (encrypted, no location, no free
+text but a regex-constrained staff code). Each rule test breaks one thing in it, so a finding
+can only come from the rule under test.
+"""
+
+from __future__ import annotations
+
+from suara.forms import Form, form_from_markdown
+
+BASE = """\
+| survey |
+|  | type | name | label::English (en) | label::Indonesian (id) | hint::English (en) | hint::Indonesian (id) | relevant | constraint | calculation | choice_filter | parameters | pii_class | pii_rule |
+|  | start | start | | | | | | | | | | M | duration |
+|  | username | username | | | | | | | | | | D | |
+|  | audit | audit | | | | | | | | | | M | |
+|  | text | enum_code | Enumerator code | Kode enumerator | e.g. E07 | mis. E07 | | regex(., '^E[0-9]{2}$') | | | | D | pseudonym |
+|  | select_one prov | province | Province | Provinsi | | | | | | | | Q | |
+|  | select_one dist | district | District | Kabupaten | | | | | | prov=${province} | | Q | |
+|  | begin_group | grp_work | Work | Pekerjaan | | | | | | | | - | |
+|  | integer | age | Age | Umur | In years | Dalam tahun | | . >= 18 | | | | Q | |
+|  | select_one yn | member | Union member? | Anggota serikat? | | | ${age} >= 18 | | | | | S | |
+|  | calculate | adult | | | | | | | if(${age} >= 18, 1, 0) | | | - | |
+|  | end_group | | | | | | | | | | | | |
+| choices |
+|  | list_name | name | label::English (en) | label::Indonesian (id) | prov |
+|  | yn | yes | Yes | Ya | |
+|  | yn | no | No | Tidak | |
+|  | prov | jb | West Java | Jawa Barat | |
+|  | prov | bt | Banten | Banten | |
+|  | dist | bdg | Bandung | Bandung | jb |
+|  | dist | tng | Tangerang | Tangerang | bt |
+| settings |
+|  | form_title | form_id | version | default_language | public_key |
+|  | Test form | test_form | 2026112801 | Indonesian (id) | MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA |
+| suara_policy |
+|  | key | value |
+|  | microdata | restricted |
+"""
+
+# Line numbers of BASE rows, so tests can assert the place a finding names.
+LINE = {
+    line.split("|")[3].strip(): n
+    for n, line in enumerate(BASE.splitlines(), start=1)
+    if line.count("|") > 4 and line.split("|")[3].strip()
+}
+
+
+def variant(*replacements: tuple[str, str], base: str = BASE) -> str:
+    """BASE with exact substrings replaced; fails loudly if a replacement does not apply."""
+    text = base
+    for old, new in replacements:
+        assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in the base form"
+        text = text.replace(old, new)
+    return text
+
+
+def form(*replacements: tuple[str, str], source: str = "test_form.md") -> Form:
+    return form_from_markdown(variant(*replacements), source=source)
