@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     suara_late_window_seconds: int = Field(default=600, ge=0)
     # Asset uids per form_id, e.g. in suara.toml: [assets] ilo_rights_baseline = "aXyz…"
     assets: dict[str, str] = Field(default_factory=dict)
+    # Cron schedules per form_id for `suara serve`, e.g. [schedules] ilo_vh_reporting = "0 */6 * * *"
+    schedules: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("kobo_url")
     @classmethod
