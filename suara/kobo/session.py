@@ -352,8 +352,9 @@ class KoboSession:
             )
         if status == 403:
             need = permission or permission_for(method, path)
+            uid = _asset_uid_in(path)
             return KoboPermissionError(
-                f"The token's account lacks the '{need}' permission for {what or _asset_uid_in(path) or path} "
+                f"The token's account lacks the '{need}' permission for {what or (f'asset {uid}' if uid else path)} "
                 f"(HTTP 403 on {method} {shown}){said}.",
                 hint=f"Ask the project owner to share the project with this account with '{need}' "
                 "(Project → Settings → Sharing), or use the owner's token.",
