@@ -61,6 +61,8 @@ def brief_questions(form_id: str) -> tuple[list[dict], list[dict], dict[str, tup
                     "en": m.group(3),
                     "id": m.group(4),
                     "relevant": m.group(5) or "",
+                    "kind": "repeat" if m.group(1) == "Repeat" else "group",
+                    "repeat_count": "".join(re.findall(r"`repeat_count = (.+)`\)$", line)),
                 }
             )
         elif line.startswith("| `"):
@@ -130,6 +132,8 @@ def test_labels_hints_and_notes_match(pair):
     for g in groups:
         assert form.group(g["name"]).labels == {"English (en)": g["en"], "Indonesian (id)": g["id"]}
         assert form.group(g["name"]).relevant == g["relevant"]
+        assert form.group(g["name"]).kind == g["kind"]
+        assert form.group(g["name"]).repeat_count == g["repeat_count"]
 
 
 def test_logic_matches(pair):
