@@ -76,6 +76,12 @@ def parse_public_key(value: str, *, form_id: str, where: str = "settings") -> rs
         raise FormDefinitionError(
             f"form {form_id} ({where}): public_key is not an RSA key.", code="FORM_KEY_FORMAT",
             hint=hint)
+    if public_key_b64(key) != text:
+        # cryptography also reads PKCS#1 bodies, which Collect's X.509 spec refuses.
+        raise FormDefinitionError(
+            f"form {form_id} ({where}): public_key is a PKCS#1 'RSA PUBLIC KEY' body; Collect needs "
+            "the X.509 SubjectPublicKeyInfo ('BEGIN PUBLIC KEY') form.", code="FORM_KEY_FORMAT",
+            hint=hint)
     if key.key_size < _MIN_BITS:
         raise FormDefinitionError(
             f"form {form_id} ({where}): public_key is {key.key_size}-bit; use {KEY_BITS}.",
@@ -147,3 +153,8 @@ def load_private_key(settings: Settings, form: Form) -> rsa.RSAPrivateKey:
             hint="Use the private key generated together with this form's public_key; after a key "
             "rotation, point to the key of the current form version.")
     return key
+
+
+def load_private_key_for(form: Form, settings: Settings) -> rsa.RSAPrivateKey:
+    """``load_private_key`` with the arguments in the order the flows call it."""
+    return load_private_key(settings, form)

@@ -123,6 +123,11 @@ def submission_from_xml(form: Form, xml: bytes) -> dict[str, Any]:
 _SERVER_KEYS = {"meta/rootUuid"}
 
 
+# Characters XML 1.0 cannot carry: a phone can never submit them, so they cannot survive into
+# an instance (a record holding them can only come from outside the XML path).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _is_server_key(key: str) -> bool:
     return key in _SERVER_KEYS or (key.startswith("_") and not key.startswith("__"))
 
@@ -172,7 +177,7 @@ def _fill(form: Form, tree: _Tree, data: dict[str, Any], skip: int) -> None:
         if isinstance(value, list) or key in repeats:
             node.items = list(value or [])
         else:
-            node.value = "" if value is None else str(value)
+            node.value = "" if value is None else _NOT_XML.sub("", str(value))
 
 
 def _write(form: Form, name: str, node: _Tree, path: str, out: list[str]) -> None:
