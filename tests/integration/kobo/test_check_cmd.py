@@ -9,7 +9,7 @@ import pytest
 from suara.cli import main
 from tests.integration.kobo.fake_server import FakeKoboServer
 from tests.unit.suara.kobo.fake_kobo import TOKEN, Fault
-from tests.unit.suara.kobo.test_assets_deploy import FORM_MD
+from tests.unit.suara.kobo.forms_md import FORM_MD
 
 pytestmark = pytest.mark.integration
 
