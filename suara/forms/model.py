@@ -38,7 +38,8 @@ _TYPE_ALIASES = {
     "begin repeat": "begin_repeat", "end repeat": "end_repeat",
     "datetime": "dateTime", "select one": "select_one", "select multiple": "select_multiple",
 }
-_LANG_COL = re.compile(r"^(?P<base>[a-z_:]+?)::(?P<lang>.+)$")
+# Greedy base, so "media::audio::Javanese (jv)" reads as base "media::audio", language "Javanese (jv)".
+_LANG_COL = re.compile(r"^(?P<base>[a-z_:]+)::(?P<lang>[^:].*)$")
 
 
 def _yes(value: str) -> bool:
