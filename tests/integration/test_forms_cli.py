@@ -158,3 +158,24 @@ def test_deploy_refuses_forms_that_fail_the_check(forms_dir, fake_deploy, capsys
     assert main(["forms", "deploy"]) == 1
     assert fake_deploy == []
     assert "nothing deployed" in capsys.readouterr().err
+
+
+def test_deploy_over_http_creates_the_asset_and_verifies_the_version(forms_dir, tmp_path, monkeypatch, capsys):
+    """End to end against a local Kobo-compatible HTTP server (the Kobo client's test double)."""
+    fake_server = pytest.importorskip("tests.integration.kobo.fake_server")
+    fake_kobo = pytest.importorskip("tests.unit.suara.kobo.fake_kobo")
+    (forms_dir / "test_form.md").write_text(BASE)
+    monkeypatch.setenv("SUARA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SUARA_HTTP_TIMEOUT", "5")
+    with fake_server.FakeKoboServer() as server:
+        server.fake.next_import_form_id, server.fake.next_import_version = "test_form", "2026112801"
+        monkeypatch.setenv("KOBO_URL", server.url)
+        monkeypatch.setenv("KOBO_TOKEN", fake_kobo.TOKEN)
+        status = main(["forms", "deploy", "test_form"])
+        out = capsys.readouterr().out
+        assert status == 0, out
+        [asset] = [a for a in server.fake.assets.values() if a["has_deployment"]]
+        assert asset["deployment__active"]
+        upload = next(c for c in server.fake.calls if c.url.endswith("/imports/") and c.method == "POST")
+        assert b"PK\x03\x04" in upload.body  # the built workbook went up, not the markdown
+    assert "deployed test_form version 2026112801" in out
