@@ -161,7 +161,11 @@ def check_sources(paths: Iterable[Path], *, validate: bool = True) -> list[FormC
         try:
             form = load_form(path)
         except FormDefinitionError as exc:
-            checks.append(FormCheck(str(path), None, [error(exc.code, str(path), exc.message, exc.hint or "")]))
+            # The model's messages start with their place ("<file> line 4 (survey): …").
+            where, sep, message = exc.message.partition(": ")
+            if not (sep and where.startswith(str(path))):
+                where, message = str(path), exc.message
+            checks.append(FormCheck(str(path), None, [error(exc.code, where, message, exc.hint or "")]))
             continue
         checks.append(check_form(form, validate=validate))
     first: dict[str, str] = {}

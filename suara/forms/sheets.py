@@ -161,7 +161,14 @@ def read_sheets(path: Path) -> Sheets:
     if not path.exists():
         raise FormDefinitionError(f"{path}: no such form file.", code="FORM_002")
     if path.suffix == ".md":
-        return read_markdown(path.read_text(encoding="utf-8"), source=str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise FormDefinitionError(
+                f"{path}: not UTF-8 text.", code="FORM_002",
+                hint="Save the markdown source as UTF-8 (forms are plain-text pipe tables).",
+            ) from None
+        return read_markdown(text, source=str(path))
     if path.suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path)
     raise FormDefinitionError(

@@ -14,6 +14,7 @@ import types
 from pathlib import Path
 
 import pytest
+from pyxform.xls2xform import convert as pyxform_convert
 
 from suara.cli import main
 from suara.forms import load_form
@@ -74,6 +75,8 @@ def test_build_writes_an_xlsx_and_an_xform_per_project_form(tmp_path):
         assert f'id="{form_id}"' in xml and f'version="{source.version}"' in xml
         if source.encrypted:
             assert "base64RsaPublicKey" in xml
+        again = pyxform_convert(str(out / f"{form_id}.xlsx"), pretty_print=True, form_name="data")
+        assert again.xform == xml and again.warnings == []  # Kobo gets what was checked
     assert set(read_xlsx(out / f"{sorted(ids)[0]}.xlsx").sheets) >= {"survey", "settings"}
 
 

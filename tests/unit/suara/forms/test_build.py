@@ -182,3 +182,11 @@ def test_build_refuses_when_a_form_failed_and_writes_nothing(tmp_path):
 def test_variant_refuses_replacements_that_do_not_apply():
     with pytest.raises(AssertionError):
         variant(("no such text", "x"))
+
+
+def test_a_source_that_is_not_text_is_a_finding(tmp_path):
+    path = tmp_path / "test_form.md"
+    path.write_bytes(b"\xff\xfe\x00 not text")
+    [check] = check_sources([path], validate=False)
+    assert [(f.code, f.where, f.message) for f in check.findings] == [
+        ("FORM_002", str(path), "not UTF-8 text.")]
