@@ -162,11 +162,16 @@ def cast_column(kind: str, series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(raw, dtype=object), np.zeros(len(raw), dtype=bool)
 
 
-def cast_frame(form: Form, table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[CastError]]:
+def cast_frame(form: Form, table: str, frame: pd.DataFrame, *,
+               other_kinds: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[CastError]]:
     """Type every column of ``frame`` that is a field of ``table`` in ``form``; system columns
     ``_id``/``_index``/``_parent_index`` become Int64 and ``_submission_time`` UTC datetimes.
-    Columns the form does not know are left as they are."""
-    kinds = {f.name: field_kind(form, f) for f in table_fields(form, table)}
+
+    ``other_kinds`` types columns this version lacks (fields of other versions, empty in these
+    rows) so frames of several versions concatenate with one dtype per column; errors are only
+    reported for the form's own fields. Other columns are left as they are."""
+    own = {f.name: field_kind(form, f) for f in table_fields(form, table)}
+    kinds = {**(other_kinds or {}), **own}
     typed: dict[str, pd.Series] = {}
     errors: list[CastError] = []
     for name in frame.columns:
@@ -182,6 +187,6 @@ def cast_frame(form: Form, table: str, frame: pd.DataFrame) -> tuple[pd.DataFram
         values, bad = cast_column(kind, frame[name])
         values.index = frame.index
         typed[name] = values
-        if bad.any() and name in kinds:
+        if bad.any() and name in own:
             errors.extend(CastError(row, name, kind) for row in frame.index[bad])
     return pd.DataFrame(typed, index=frame.index), errors

@@ -1,0 +1,107 @@
+"""Compute the check columns (``chk__…``) a suite refers to: relevance, XPath constraints,
+cross-field rules and cast errors, vectorised over one table of one form version.
+
+Values: True (pass), False (fail), None (does not apply: e.g. the constraint of an unanswered
+question, the requiredness of an irrelevant one). Map expectations skip None, as GX skips nulls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from suara.errors import ValidationSetupError
+from suara.forms.model import Form
+from suara.xpath import XPathUnsupported, evaluable, evaluate, references
+
+
+class _Evaluator:
+    """Evaluates expressions on one table, with the submission's columns joined in for
+    repeat rows (a repeat's relevance usually refers to submission-level answers)."""
+
+    def __init__(self, form: Form, table: str, typed: pd.DataFrame, parent: pd.DataFrame | None):
+        self.form = form
+        self.table = table
+        self.typed = typed
+        self.parent = parent
+        self._cache: dict[tuple[str, str | None], np.ndarray] = {}
+
+    def _frame_for(self, names: set[str]) -> pd.DataFrame:
+        missing = [n for n in names if n not in self.typed.columns]
+        if not missing or self.parent is None or "_id" not in self.typed.columns:
+            return self.typed
+        lookup = self.parent.drop_duplicates("_id").set_index("_id")
+        extra = {n: lookup[n].reindex(self.typed["_id"]).to_numpy() for n in missing
+                 if n in lookup.columns}
+        return self.typed.assign(**extra) if extra else self.typed
+
+    def truth(self, expr: str, current: str | None = None) -> np.ndarray:
+        key = (expr, current)
+        if key not in self._cache:
+            try:
+                node = evaluable(expr)
+                frame = self._frame_for(references(node))
+                result = evaluate(node, frame, current, form=self.form)
+            except XPathUnsupported as exc:
+                raise ValidationSetupError(
+                    f"form {self.form.form_id} version {self.form.version}, table {self.table}: "
+                    f"cannot evaluate an expression: {exc.message}",
+                    hint="Run `suara forms check`; it refuses expressions the validator cannot handle.",
+                ) from None
+            self._cache[key] = result.to_numpy(dtype=bool) if result.dtype == bool else \
+                result.astype(bool).to_numpy()
+        return self._cache[key]
+
+
+def _tri(applies: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    out = np.full(len(applies), None, dtype=object)
+    out[applies & ok] = True
+    out[applies & ~ok] = False
+    return out
+
+
+def present_mask(raw: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in raw.columns:
+        return np.zeros(len(raw), dtype=bool)
+    return raw[name].notna().to_numpy() & (raw[name].to_numpy(dtype=object) != "")
+
+
+def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
+                   typed: pd.DataFrame, cast_errors: dict[str, np.ndarray],
+                   parent: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """{check column: tri-state object array} for every computed expectation in ``specs``.
+
+    ``raw`` is the table as normalised (strings), ``typed`` the same rows cast, ``parent`` the
+    typed submission rows (for repeat tables), ``cast_errors`` field → rows that did not parse.
+    """
+    ev = _Evaluator(form, table, typed, parent)
+    n = len(raw)
+    out: dict[str, np.ndarray] = {}
+    for spec in specs:
+        check = spec["meta"].get("check")
+        if check is None:
+            continue
+        column = spec["kwargs"]["column"]
+        name = check["name"]
+        kind = check["kind"]
+        if kind == "type":
+            present = present_mask(raw, name)
+            out[column] = _tri(present, ~cast_errors.get(name, np.zeros(n, dtype=bool)))
+        elif kind in ("required", "irrelevant"):
+            present = present_mask(raw, name)
+            relevant = ev.truth(check["relevant"]) if check["relevant"] else np.ones(n, dtype=bool)
+            if kind == "required":
+                out[column] = _tri(relevant, present)
+            else:
+                out[column] = _tri(~relevant, ~present)
+        elif kind == "constraint":
+            present = present_mask(raw, name) & ~cast_errors.get(name, np.zeros(n, dtype=bool))
+            out[column] = _tri(present, ev.truth(check["expression"], current=name))
+        elif kind == "cross":
+            names = references(evaluable(check["expression"]))
+            frame = ev._frame_for(names)
+            answered = np.ones(n, dtype=bool)
+            for ref in names:
+                answered &= frame[ref].notna().to_numpy() if ref in frame.columns else False
+            out[column] = _tri(answered, ev.truth(check["expression"]))
+    return out
