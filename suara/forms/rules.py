@@ -421,6 +421,14 @@ def rule_privacy_policy(form: Form) -> list[Finding]:
     return []
 
 
+def rule_encryption(form: Form) -> list[Finding]:
+    """The public key parses and the encryption settings around it hold (suara.crypto)."""
+    encryption_findings, out = _optional(form, "suara.crypto.form_rules", "encryption_findings")
+    if encryption_findings is None:
+        return out
+    return [Finding(f.severity, f.code, f.where, f.message, f.hint) for f in encryption_findings(form)]
+
+
 def rule_file_name(form: Form) -> list[Finding]:
     """A markdown source is named ``<form_id>.md``: versions and deploys find it by that name."""
     path = Path(form.source)
@@ -447,6 +455,7 @@ RULES: list[Rule] = [
     rule_choice_filters,
     rule_xpath_supported,
     rule_privacy_policy,
+    rule_encryption,
     rule_file_name,
 ]
 

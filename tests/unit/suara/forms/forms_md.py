@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from suara.forms import Form, form_from_markdown
 
+# A throw-away RSA public key made for these tests (its private half was never kept).
+PUBLIC_KEY = (
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsyv8J66QPjmxT9sbQonwxB2BI0rQ12qsRHtvcRWFsGDgl0nlAUvB"
+    "iD/zAm5L3RoNZK72PEStN+KFMChi819NSFo+qIQWG9bsyMAFCcTNo3o9xfKvzIT2KyulFy9/JIQxjUEDypTwovJOSEWLS/tF"
+    "hACJJ+GekAtlMVkbML9OHjAad9sNx3HkWIKjoMSKO1jIQED6xYjI19hIzmR0qvdM1Bp3Ut1ae6aORRRWgbQPwpZ0PTvWH3Sa"
+    "HrRu5PT34u7eFf9l+3Mc5p4A7khue2nPbSzjl8uu9ByY2cx1xT6LP43FXRmLGmE1uuEEt+hVGOc3ZNSE6s+NdWR9xCtQ6oX6"
+    "FwIDAQAB"
+)
+
 BASE = """\
 | survey |
 |  | type | name | label::English (en) | label::Indonesian (id) | hint::English (en) | hint::Indonesian (id) | relevant | constraint | calculation | choice_filter | parameters | pii_class | pii_rule |
@@ -32,12 +41,12 @@ BASE = """\
 |  | dist | bdg | Bandung | Bandung | jb |
 |  | dist | tng | Tangerang | Tangerang | bt |
 | settings |
-|  | form_title | form_id | version | default_language | public_key |
-|  | Test form | test_form | 2026112801 | Indonesian (id) | MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA |
+|  | form_title | form_id | version | default_language | public_key | submission_url | auto_send | auto_delete |
+|  | Test form | test_form | 2026112801 | Indonesian (id) | @KEY@ | https://kc.kobotoolbox.org/submission | true | true |
 | suara_policy |
 |  | key | value |
 |  | microdata | restricted |
-"""
+""".replace("@KEY@", PUBLIC_KEY)
 
 # Line numbers of BASE rows, so tests can assert the place a finding names.
 LINE = {

@@ -25,7 +25,7 @@ from suara.forms.rules import (
     rule_xpath_supported,
     run_rules,
 )
-from tests.unit.suara.forms.forms_md import LINE, form
+from tests.unit.suara.forms.forms_md import LINE, PUBLIC_KEY, form
 
 RELEASE = ("| microdata | restricted |", "| microdata | release |")
 
@@ -195,7 +195,7 @@ def test_a_form_is_confidential_unless_its_policy_releases_microdata():
 
 
 def test_a_confidential_form_needs_a_public_key():
-    f = form(("| Indonesian (id) | MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA |", "| Indonesian (id) | |"))
+    f = form((f"| {PUBLIC_KEY} |", "| |"))
     assert [x.code for x in rule_confidential(f)] == ["FORM_212"]
 
 
