@@ -21,7 +21,7 @@ from pathlib import Path
 
 from suara.errors import ConfigurationError, FormDefinitionError
 from suara.forms.model import Form, form_files, load_form
-from suara.forms.rules import Finding, error, run_rules, warning
+from suara.forms.rules import Finding, error, from_error, run_rules, warning
 from suara.forms.sheets import write_xlsx
 
 # Sheets pyxform reads from a dict; others (``suara_policy``) are the project's own.
@@ -161,11 +161,7 @@ def check_sources(paths: Iterable[Path], *, validate: bool = True) -> list[FormC
         try:
             form = load_form(path)
         except FormDefinitionError as exc:
-            # The model's messages start with their place ("<file> line 4 (survey): …").
-            where, sep, message = exc.message.partition(": ")
-            if not (sep and where.startswith(str(path))):
-                where, message = str(path), exc.message
-            checks.append(FormCheck(str(path), None, [error(exc.code, where, message, exc.hint or "")]))
+            checks.append(FormCheck(str(path), None, [from_error(exc, str(path))]))
             continue
         checks.append(check_form(form, validate=validate))
     first: dict[str, str] = {}

@@ -84,6 +84,15 @@ def warning(code: str, where: str, message: str, hint: str = "") -> Finding:
     return Finding("warning", code, where, message, hint)
 
 
+def from_error(exc: SuaraError, source: str) -> Finding:
+    """An error finding from a SuaraError whose message may start with its place
+    (``"<source> line 4 (survey): …"``, as the Form model and the privacy policy write them)."""
+    where, sep, message = exc.message.partition(": ")
+    if not (sep and where.startswith(source)):
+        where, message = source, exc.message
+    return error(exc.code, where, message, exc.hint or "")
+
+
 Rule = Callable[[Form], list[Finding]]
 
 
@@ -416,8 +425,7 @@ def rule_privacy_policy(form: Form) -> list[Finding]:
     try:
         policy_for(form)
     except SuaraError as exc:
-        message = exc.message.removeprefix(f"{form.source}: ")  # the place is in `where`
-        return [error(exc.code, form.source, message, exc.hint or "")]
+        return [from_error(exc, form.source)]
     return []
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from suara.forms.rules import (
@@ -14,11 +17,13 @@ from suara.forms.rules import (
     rule_confidential,
     rule_default_language,
     rule_direct_identifiers,
+    rule_encryption,
     rule_file_name,
     rule_languages,
     rule_names,
     rule_pii_class,
     rule_plain_columns,
+    rule_privacy_policy,
     rule_references,
     rule_select_lists,
     rule_version,
@@ -271,3 +276,32 @@ def test_an_expression_the_evaluator_cannot_handle_is_refused():
     [finding] = rule_xpath_supported(f)
     assert (finding.code, finding.where) == ("FORM_220", at("adult"))
     assert "calculation of 'adult'" in finding.message
+
+
+# -- checks delivered by other packages -------------------------------------------------------
+
+
+def test_an_unknown_pii_rule_is_reported_by_the_privacy_policy_at_its_row():
+    pytest.importorskip("suara.privacy")
+    f = form(("| . >= 18 | | | | Q | |", "| . >= 18 | | | | Q | fortnight |"))
+    [finding] = rule_privacy_policy(f)
+    assert finding.is_error and finding.where == at("age") and "'fortnight'" in finding.message
+
+
+def test_encryption_settings_are_checked_by_suara_crypto():
+    pytest.importorskip("suara.crypto.form_rules")
+    assert rule_encryption(form()) == []
+    broken = form((f"| {PUBLIC_KEY} |", "| MIIBnotakey |"))
+    assert [x.severity for x in rule_encryption(broken)] == ["error"]
+
+
+def test_an_absent_optional_module_skips_its_rule_silently(monkeypatch):
+    monkeypatch.setitem(sys.modules, "suara.xpath", None)  # import now fails as "not found"
+    assert rule_xpath_supported(form(("| if(${age} >= 18, 1, 0) |", "| instance('x')/a |"))) == []
+
+
+def test_a_broken_optional_module_is_a_warning_not_a_silent_skip(monkeypatch):
+    monkeypatch.setitem(sys.modules, "suara.xpath", types.ModuleType("suara.xpath"))  # no parse()
+    [finding] = rule_xpath_supported(form())
+    assert (finding.severity, finding.code) == ("warning", "FORM_222")
+    assert "suara.xpath.parse" in finding.message
