@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "suara.cli.forms_cmd",
     "suara.cli.kobo_cmd",
     "suara.cli.sync_cmd",
+    "suara.cli.sandbox_cmd",
     "suara.cli.warehouse_cmd",
     "suara.cli.quarantine_cmd",
     "suara.cli.report_cmd",
