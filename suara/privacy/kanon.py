@@ -174,8 +174,7 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
         work[q] = fn(work[q]).astype("object")
         work[q] = work[q].where(work[q].notna(), None)
         levels[q] = (treatment, edges)
-        recoded[q] = treatment if treatment != "band" else "band:" + ",".join(
-            str(int(e)) if float(e).is_integer() else str(e) for e in edges)
+        recoded[q] = treatment + (":" + ",".join(f"{e:g}" for e in edges) if edges else "")
     withheld = suppressed.index[bad]
     released = suppressed.loc[~bad]
     # Suppression is decided once, on the whole table: dropping the withheld rows can only

@@ -93,8 +93,9 @@ def normalise_text(text: str) -> str:
 
 def _read_lookalikes(m: re.Match) -> str:
     run = m.group(0)
-    if sum(ch.isdigit() for ch in run) < 6:
-        return run  # a word such as "lOOl" stays a word
+    digits = sum(ch.isdigit() for ch in run)
+    if digits < 3 or digits + sum(ch in "OoIl|" for ch in run) < 8:
+        return run  # a word such as "lOOl" or "Oil 10" stays as written
     return run.translate(_LOOKALIKE)
 
 
