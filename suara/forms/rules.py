@@ -437,6 +437,40 @@ def rule_encryption(form: Form) -> list[Finding]:
     return [Finding(f.severity, f.code, f.where, f.message, f.hint) for f in encryption_findings(form)]
 
 
+_PULLDATA = re.compile(r"pulldata\(\s*'([^']+)'\s*,\s*'([^']+)'\s*,\s*'([^']+)'")
+
+
+def rule_media_files(form: Form) -> list[Finding]:
+    """CSV files the form reads (``pulldata``, ``select_*_from_file``) sit beside its source and
+    have the columns it reads; Kobo needs them uploaded with the form."""
+    folder = Path(form.source).parent
+    if not Path(form.source).is_file():
+        return []  # an in-memory form: nothing to look beside
+    out = []
+    for f in _sheet_fields(form):
+        wanted: list[tuple[str, tuple[str, ...]]] = []
+        for text in (f.calculation, f.relevant, f.constraint, f.default):
+            wanted += [(f"{name}.csv", (col, key)) for name, col, key in _PULLDATA.findall(text or "")]
+        if "from_file" in f.type and f.list_name:
+            wanted.append((f.list_name, ()))
+        for file_name, columns in wanted:
+            path = folder / file_name
+            if not path.is_file():
+                out.append(error(
+                    "FORM_226", f.where, f"'{f.name}' reads {file_name}, which is not beside the form.",
+                    f"Add {path} (it is uploaded to Kobo as a form media file).",
+                ))
+                continue
+            header = path.read_text(encoding="utf-8").partition("\n")[0].strip().split(",")
+            for col in columns:
+                if col not in header:
+                    out.append(error(
+                        "FORM_227", f.where, f"'{f.name}' reads column '{col}' of {file_name}, which has no such column.",
+                        f"Add a '{col}' column to {path}, or fix the expression.",
+                    ))
+    return out
+
+
 def rule_file_name(form: Form) -> list[Finding]:
     """A markdown source is named ``<form_id>.md``: versions and deploys find it by that name."""
     path = Path(form.source)
@@ -464,6 +498,7 @@ RULES: list[Rule] = [
     rule_xpath_supported,
     rule_privacy_policy,
     rule_encryption,
+    rule_media_files,
     rule_file_name,
 ]
 

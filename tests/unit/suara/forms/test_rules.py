@@ -7,6 +7,7 @@ import types
 
 import pytest
 
+from suara.forms import load_form
 from suara.forms.rules import (
     RULES,
     filter_columns,
@@ -20,6 +21,7 @@ from suara.forms.rules import (
     rule_encryption,
     rule_file_name,
     rule_languages,
+    rule_media_files,
     rule_names,
     rule_pii_class,
     rule_plain_columns,
@@ -30,7 +32,7 @@ from suara.forms.rules import (
     rule_xpath_supported,
     run_rules,
 )
-from tests.unit.suara.forms.forms_md import LINE, PUBLIC_KEY, form
+from tests.unit.suara.forms.forms_md import LINE, PUBLIC_KEY, form, variant
 
 RELEASE = ("| microdata | restricted |", "| microdata | release |")
 
@@ -305,3 +307,16 @@ def test_a_broken_optional_module_is_a_warning_not_a_silent_skip(monkeypatch):
     [finding] = rule_xpath_supported(form())
     assert (finding.severity, finding.code) == ("warning", "FORM_222")
     assert "suara.xpath.parse" in finding.message
+
+
+def test_a_pulldata_file_must_sit_beside_the_form_with_the_columns_read(tmp_path):
+    path = tmp_path / "test_form.md"
+    path.write_text(variant(("| if(${age} >= 18, 1, 0) |",
+                             "| pulldata('umk','umk_amount','district_code',${district}) |")))
+    f = load_form(path)
+    [missing] = rule_media_files(f)
+    assert (missing.code, missing.where) == ("FORM_226", f"{path} line {LINE['adult']} (survey)")
+    (tmp_path / "umk.csv").write_text("district,umk_amount\n3216,5558515\n")
+    assert [(x.code, "'district_code'" in x.message) for x in rule_media_files(f)] == [("FORM_227", True)]
+    (tmp_path / "umk.csv").write_text("district_code,umk_amount,umk_year\n3216,5558515,2025\n")
+    assert rule_media_files(f) == []
