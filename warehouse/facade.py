@@ -1,0 +1,223 @@
+"""``Warehouse``: the one object the flows, the CLI and the tests talk to.
+
+Each public method is one transaction. ``apply_batch`` in particular writes rows, deletions,
+quarantine, manifest, watermark and audit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
+from suara.errors import WarehouseError
+from suara.forms.model import Form
+from warehouse import ops, runs, snapshot
+from warehouse import quarantine as qmod
+from warehouse.derive import FormSchema, PolicyFor, derive_form
+from warehouse.fastload import ID_CHUNK
+from warehouse.load import LoadBatch, LoadCounts, ManifestEntry, apply_batch
+from warehouse.migrate import current_revision, ensure_schemas, head_revision, upgrade_fixed
+from warehouse.plan import SchemaPlan, apply_form_steps, form_steps, registry
+from warehouse.roles import grant_roles
+from warehouse.runs import RunRecord
+from warehouse.session import create_engine, is_sqlite, writer
+from warehouse.tables import build_tables, load_shapes
+
+log = logging.getLogger(__name__)
+
+FormVersions = Mapping[str, Mapping[str, Form]]  # form_id → {version: Form}
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: every timestamp column of the warehouse holds UTC without a zone."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Warehouse:
+    """The three-zone warehouse at ``url`` (see warehouse/session.py for the layout)."""
+
+    def __init__(self, url: str, *, restricted_key: str | Callable[[], str] | None = None,
+                 policy_for: PolicyFor | None = None):
+        self.url = url
+        self.engine = create_engine(url)
+        self._key = restricted_key
+        self._fernet: Fernet | None = None
+        self._policy_for = policy_for
+
+    @classmethod
+    def from_settings(cls, settings, *, policy_for: PolicyFor | None = None) -> Warehouse:
+        # The key is read only when a payload is encrypted or decrypted, so commands that
+        # never touch quarantine work without SUARA_RESTRICTED_KEY.
+        return cls(settings.warehouse_url, restricted_key=lambda: settings.secret("suara_restricted_key"),
+                   policy_for=policy_for)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _cipher(self) -> Fernet:
+        if self._fernet is None:
+            key = self._key() if callable(self._key) else self._key
+            if not key:
+                raise WarehouseError("No SUARA_RESTRICTED_KEY was given to the warehouse.", code="WH_034",
+                                     hint="Set SUARA_RESTRICTED_KEY (a long random secret kept outside the warehouse).")
+            self._fernet = qmod.fernet_for(key)
+        return self._fernet
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite): commits on success only."""
+        with writer(self.engine.connect()) as conn, conn.begin():
+            yield conn
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def derive(self, form_versions_by_form: FormVersions) -> list[FormSchema]:
+        return [derive_form(versions, self._policy_for) for _, versions in sorted(form_versions_by_form.items())]
+
+    def _plan(self, conn: sa.Connection, schemas: list[FormSchema]) -> SchemaPlan:
+        return SchemaPlan(
+            fixed_from=current_revision(conn), fixed_to=head_revision(),
+            steps=form_steps(registry(conn), schemas),
+            dictionaries=[(s.form_id, v) for s in schemas for v in s.by_version],
+            roles=not is_sqlite(conn),
+        )
+
+    def plan(self, form_versions_by_form: FormVersions) -> SchemaPlan:
+        """What ``upgrade`` would do; changes nothing (raises SchemaEvolutionError as upgrade would)."""
+        schemas = self.derive(form_versions_by_form)
+        with self.engine.connect() as conn:
+            return self._plan(conn, schemas)
+
+    def upgrade(self, form_versions_by_form: FormVersions) -> SchemaPlan:
+        """Fixed tables to head, form-derived tables and catalogues, roles (PostgreSQL): one transaction."""
+        schemas = self.derive(form_versions_by_form)
+        with self._write() as conn:
+            ensure_schemas(conn)
+            plan = self._plan(conn, schemas)
+            upgrade_fixed(conn)
+            apply_form_steps(conn, plan.steps, schemas)
+            if plan.roles:
+                grant_roles(conn)
+        return plan
+
+    def refresh_reporting(self, forms: Form | Sequence[Form]) -> bool:
+        """Recompute the reporting zone's indicator tables of ``forms`` (warehouse/indicators.py)."""
+        try:
+            from warehouse.indicators import refresh
+        except ImportError as exc:
+            if exc.name != "warehouse.indicators":
+                raise
+            log.warning("warehouse.indicators is not installed; reporting tables were not refreshed")
+            return False
+        with self._write() as conn:
+            for form in [forms] if isinstance(forms, Form) else forms:
+                refresh(conn, form)
+        return True
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def watermark(self, form_id: str) -> int | None:
+        w = ops.watermarks
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(w.c.last_id).where(w.c.form_id == form_id)).scalar_one_or_none()
+
+    def manifest(self, form_id: str, ids: Sequence[int] | None = None) -> dict[int, ManifestEntry]:
+        """The manifest of a form (or of the given ids only), by _id."""
+        m = ops.manifest
+        with self.engine.connect() as conn:
+            q = sa.select(m).where(m.c.form_id == form_id).order_by(m.c._id)
+            rows = []
+            if ids is None:
+                rows = list(conn.execute(q))
+            else:
+                wanted = sorted({int(i) for i in ids if isinstance(i, int)})
+                for i in range(0, len(wanted), ID_CHUNK):
+                    rows += conn.execute(q.where(m.c._id.in_(wanted[i:i + ID_CHUNK]))).all()
+            return {r._id: ManifestEntry(r._id, r._uuid, r.state, r.form_version, r.validation_status) for r in rows}
+
+    def apply_batch(self, form: Form | str, batch: LoadBatch) -> LoadCounts:
+        form_id = form if isinstance(form, str) else form.form_id
+        with self._write() as conn:
+            shapes = load_shapes(conn, form_id)
+            if not shapes:
+                raise WarehouseError(f"The warehouse has no tables for form {form_id}.", code="WH_021",
+                                     hint="Run `suara warehouse upgrade` first.")
+            tables = build_tables(list(shapes.values()))
+            return apply_batch(conn, form_id, shapes, tables, batch, self._cipher, utcnow())
+
+    def erase(self, form: Form | str, ids: Sequence[int], *, run_id: str, reason: str) -> LoadCounts:
+        """Remove submissions from every zone, quarantine and manifest (e.g. deleted on the
+        server), in one transaction; the privacy audit records the reason and how many, not ids."""
+        audit = {"event": "erase", "reason": reason, "requested": len(ids)}
+        return self.apply_batch(form, LoadBatch(run_id=run_id, erase=list(ids), audit=audit))
+
+    # -- run records ------------------------------------------------------------------------
+
+    def begin_run(self, run_id: str, form_ids: str | Sequence[str]) -> None:
+        with self._write() as conn:
+            runs.begin(conn, run_id, [form_ids] if isinstance(form_ids, str) else list(form_ids), utcnow())
+
+    def finish_run(self, run_id: str, form_id: str, counts: LoadCounts | Mapping[str, int], status: str,
+                   error_code: str | None = None) -> None:
+        """Close a form's run record: status ``completed`` or ``failed`` and its counts."""
+        with self._write() as conn:
+            runs.finish(conn, run_id, form_id, counts, status, error_code, utcnow())
+
+    def run_records(self, run_id: str | None = None) -> list[RunRecord]:
+        with self.engine.connect() as conn:
+            return runs.records(conn, run_id)
+
+    def reconcile_due(self, form_id: str, every: int) -> bool:
+        """Whether this sync should run the manifest scan (every N-th run; SUARA_RECONCILE_EVERY)."""
+        with self.engine.connect() as conn:
+            return runs.reconcile_due(conn, form_id, every)
+
+    def privacy_audit_summary(self, form_id: str, run_id: str | None = None) -> dict:
+        with self.engine.connect() as conn:
+            return runs.audit_summary(conn, form_id, run_id)
+
+    # -- quarantine -------------------------------------------------------------------------
+
+    def quarantine_list(self, form_id: str | None = None, status: str | None = "held") -> list[qmod.QuarantineEntry]:
+        with self.engine.connect() as conn:
+            return qmod.list_entries(conn, form_id, status)
+
+    def quarantine_get(self, form_id: str, _id: int) -> qmod.QuarantineEntry:
+        with self.engine.connect() as conn:
+            return qmod.get_entry(conn, form_id, _id, self._cipher)
+
+    def quarantine_mark(self, form_id: str, ids: Sequence[int], action: str, actor: str,
+                        note: str | None = None) -> int:
+        with self._write() as conn:
+            return qmod.mark(conn, form_id, ids, action, actor, note, utcnow())
+
+    def quarantine_reason_counts(self, form_id: str, run_id: str | None = None) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return qmod.reason_counts(conn, form_id, run_id)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def table_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return snapshot.table_counts(conn)
+
+    def dump(self, zone: str) -> dict[str, list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            return snapshot.dump(conn, zone)
+
