@@ -25,6 +25,7 @@ TEXT = {
         "as suppressed (together with any cell that would let them be recomputed). Figures describe "
         "the respondents, not factory prevalence, unless sampling was random.",
         "headline": "Headline charts", "by": "by", "dist": "Rights-knowledge score distribution",
+        "dictionary": "Data dictionary",
     },
     "id": {
         "title": "Suara — indikator survei", "switch": "English", "other": "en",
@@ -37,6 +38,7 @@ TEXT = {
         "sebagai disembunyikan (bersama sel lain yang dapat dipakai untuk menghitungnya kembali). Angka "
         "menggambarkan responden, bukan prevalensi pabrik, kecuali pengambilan sampel acak.",
         "headline": "Grafik utama", "by": "menurut", "dist": "Sebaran skor pengetahuan hak",
+        "dictionary": "Kamus data",
     },
 }
 
@@ -52,7 +54,8 @@ th:first-child,td:first-child,td.l{text-align:left} .sup{color:#888;font-style:i
 .charts{display:flex;flex-wrap:wrap;gap:1rem} .charts figure{margin:0} .note{color:#555;font-size:.85rem}
 nav a{font-weight:bold}
 </style></head><body>
-<nav><a href="report.{{ t.other }}.html" id="lang-switch">{{ t.switch }}</a></nav>
+<nav><a href="report.{{ t.other }}.html" id="lang-switch">{{ t.switch }}</a>
+{% if dictionary %} · <a href="dictionary.html" id="dictionary-link">{{ t.dictionary }}</a>{% endif %}</nav>
 <h1>{{ t.title }}</h1>
 <p class="note">{{ t.generated }}: {{ generated }}. {{ t.note }}</p>
 <h2>{{ t.responses }}</h2>
@@ -160,9 +163,11 @@ def build_report(data: ReportData, forms: list[Form], out_dir: Path | str) -> Pa
     page = env.from_string(PAGE)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     reasons = [] if data.quality is None or data.quality.empty else data.quality.to_dict("records")
+    # The CLI writes the data dictionary beside the report first; link it when it is there.
+    dictionary = (out / "dictionary.html").exists()
     for lang in ("en", "id"):
         html = page.render(lang=lang, t=TEXT[lang], generated=generated, responses=_responses(data),
-                           reasons=reasons, sections=_sections(data, forms, lang, out))
+                           reasons=reasons, sections=_sections(data, forms, lang, out), dictionary=dictionary)
         (out / f"report.{lang}.html").write_text(html, encoding="utf-8")
     index = out / "index.html"
     index.write_text(
