@@ -1,8 +1,9 @@
 """Compute the check columns (``chk__…``) a suite refers to: relevance, XPath constraints,
 cross-field rules and cast errors, vectorised over one table of one form version.
 
-Values: True (pass), False (fail), None (does not apply: e.g. the constraint of an unanswered
-question, the requiredness of an irrelevant one). Map expectations skip None, as GX skips nulls.
+Values are int8: 1 (pass), 0 (fail), -1 (does not apply: e.g. the constraint of an
+unanswered question, the requiredness of an irrelevant one). ``as_gx_column`` turns them into
+True/False/None for GX, whose map expectations skip nulls as the fast engine skips -1.
 """
 
 from __future__ import annotations
@@ -54,16 +55,24 @@ class _Evaluator:
 
 
 def _tri(applies: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    out = np.full(len(applies), None, dtype=object)
-    out[applies & ok] = True
-    out[applies & ~ok] = False
+    out = np.full(len(applies), -1, dtype=np.int8)
+    out[applies & ok] = 1
+    out[applies & ~ok] = 0
+    return out
+
+
+def as_gx_column(values: np.ndarray) -> np.ndarray:
+    out = np.full(len(values), None, dtype=object)
+    out[values == 1] = True
+    out[values == 0] = False
     return out
 
 
 def present_mask(raw: pd.DataFrame, name: str) -> np.ndarray:
     if name not in raw.columns:
         return np.zeros(len(raw), dtype=bool)
-    return raw[name].notna().to_numpy() & (raw[name].to_numpy(dtype=object) != "")
+    values = raw[name].to_numpy(dtype=object)
+    return ~pd.isna(values) & (values != "")
 
 
 def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,

@@ -22,7 +22,7 @@ from suara.errors import UnusableBatchError
 from suara.forms.model import Form
 from suara.normalise import Normalised
 from validation.checks import compute_checks
-from validation.engine import failing_rows
+from validation.engine import Presence, failing_rows
 from validation.reasons import QuarantinedSubmission, Reason
 from validation.suites import form_suites
 
@@ -108,12 +108,12 @@ def _error_masks(frame: pd.DataFrame, errors) -> dict[str, np.ndarray]:
     return masks
 
 
-def _run_specs(specs, frame, engine):
+def _run_specs(specs, frame, engine, present):
     if engine == "gx":
         from validation.gx_engine import failing_masks
 
         return failing_masks(specs, frame)
-    return [failing_rows(spec, frame) for spec in specs]
+    return [failing_rows(spec, frame, present) for spec in specs]
 
 
 def validate_batch(form_versions: Mapping[str, Form], normalised: Normalised, *,
@@ -139,8 +139,8 @@ def validate_batch(form_versions: Mapping[str, Form], normalised: Normalised, *,
     # Uniqueness is a property of the whole batch, whatever versions the rows carry.
     for spec in suites_for(current)[form_id]:
         if spec["type"] == _UNIQUE:
-            bad = failing_rows(spec, sub)
-            _record(spec, "*", sub, bad, ids, reasons, outcomes)
+            present = Presence(sub)
+            _record(spec, "*", failing_rows(spec, sub, present), present, ids, reasons, outcomes)
 
     kinds = _other_kinds(form_versions)
     typed_parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
@@ -188,17 +188,18 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
         frame = pd.concat([typed, pd.DataFrame(checks, index=typed.index)], axis=1) if checks else typed
         specs = [s for s in specs if s["type"] != _UNIQUE]
         row_ids = pd.to_numeric(raw["_id"]).to_numpy()
-        for spec, bad in zip(specs, _run_specs(specs, frame, engine), strict=True):
-            _record(spec, form.version, frame, bad, row_ids, reasons, outcomes)
+        present = Presence(frame)
+        for spec, bad in zip(specs, _run_specs(specs, frame, engine, present), strict=True):
+            _record(spec, form.version, bad, present, row_ids, reasons, outcomes)
         typed_parts[table].append(typed)
         if table == form_id:
             typed_sub = typed
 
 
-def _record(spec, version, frame, bad, row_ids, reasons, outcomes) -> None:
+def _record(spec, version, bad, present, row_ids, reasons, outcomes) -> None:
     meta = spec["meta"]
     column = spec["kwargs"]["column"]
-    evaluated = int(frame[column].notna().sum()) if column in frame.columns else 0
+    evaluated = int(present(column).sum()) if column in present.frame.columns else 0
     failed = int(bad.sum())
     outcomes.append(Outcome(meta["table"], str(version), meta["code"], meta["field"],
                             meta["expectation"], spec["type"], evaluated, failed))
