@@ -230,7 +230,7 @@ def _xml_identity(xml: bytes) -> tuple[str | None, str | None, str | None] | Non
         return None
     instance_id = None
     for el in root.iter():
-        if _local(el.tag) == "instanceID":
+        if el.tag.endswith("instanceID") and _local(el.tag) == "instanceID":
             instance_id = (el.text or "").strip()
             break
     return _attr(root, "id"), _attr(root, "version"), instance_id

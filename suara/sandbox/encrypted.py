@@ -28,7 +28,9 @@ from suara.crypto.xml_to_json import flatten_xml, xml_from_submission
 from suara.forms.model import MEDIA_TYPES, Form
 from suara.synth import stable_uid
 
-Encryptor = Callable[[Form, dict[str, Any]], tuple[dict[str, Any], dict[str, bytes]]]
+# (record as /data/ shows it, {".enc" name: bytes}, the stored manifest XML for ?format=xml)
+Encrypted = tuple[dict[str, Any], dict[str, bytes], str | None]
+Encryptor = Callable[[Form, dict[str, Any]], Encrypted]
 
 # Server keys Kobo keeps on an encrypted row (kobo-api.md §6.2); answers, formhub/uuid and
 # __version__ are inside the ciphertext only.
@@ -69,8 +71,8 @@ def media_files(form: Form, submission: dict[str, Any]) -> dict[str, bytes]:
 
 
 def encrypted_record(form: Form, submission: dict[str, Any], public_key: rsa.RSAPublicKey, *,
-                     layout: str = "collect", base_url: str = "") -> tuple[dict[str, Any], dict[str, bytes]]:
-    """(the Kobo API record of the encrypted submission, {".enc" name: bytes})."""
+                     layout: str = "collect", base_url: str = "") -> Encrypted:
+    """(the Kobo API record of the encrypted submission, {".enc" name: bytes}, manifest XML)."""
     form_id = str(submission.get("_xform_id_string") or form.form_id)
     instance_id = submission.get("meta/instanceID") or f"uuid:{submission['_uuid']}"
     xml = xml_from_submission(form, submission, form_id=form_id)
@@ -100,26 +102,26 @@ def encrypted_record(form: Form, submission: dict[str, Any], public_key: rsa.RSA
             "filename": f"{owner}/attachments/{formhub}/{iid}/{name}",
             "media_file_basename": name, "uid": uid, "is_deleted": False, "question_xpath": "",
         })
-    return record, files
+    return record, files, manifest.decode("utf-8")
 
 
 def odk_encryptor(public_key: rsa.RSAPublicKey | None = None, *, layout: str = "collect",
                   base_url: str = "") -> Encryptor:
-    """The sandbox hook ``encryptor(form, submission) -> (record, files)``.
+    """The sandbox hook ``encryptor(form, submission) -> (record, files, manifest_xml)``.
 
     With no ``public_key`` each form is encrypted with its own ``settings.public_key``, as the
-    phone does; forms without one pass through unchanged (no files).
+    phone does; forms without one pass through unchanged (no files, no stored XML).
     """
     cache: dict[str, rsa.RSAPublicKey | None] = {}
 
-    def encrypt(form: Form, submission: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    def encrypt(form: Form, submission: dict[str, Any]) -> Encrypted:
         key = public_key
         if key is None:
             if form.form_id not in cache:
                 cache[form.form_id] = form_public_key(form)
             key = cache[form.form_id]
         if key is None:
-            return submission, {}
+            return submission, {}, None
         return encrypted_record(form, submission, key, layout=layout, base_url=base_url)
 
     return encrypt
