@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -14,12 +15,9 @@ from warehouse import Warehouse
 RESTRICTED_KEY = "test-restricted-key-0123456789abcdef"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse_url(request, tmp_path):
-    """An empty warehouse URL: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/wh.db"
-        return
+@contextmanager
+def fresh_pg_database(request):
+    """A new PostgreSQL database for one test, dropped afterwards (schemas are per database)."""
     request.getfixturevalue("pg_url")  # skips when PostgreSQL tests are disabled
     name = f"suara_wh_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -33,6 +31,22 @@ def warehouse_url(request, tmp_path):
                       {"n": name})
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path):
+    """An empty warehouse URL: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/wh.db"
+        return
+    with fresh_pg_database(request) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_warehouse_url(request):
+    with fresh_pg_database(request) as url:
+        yield url
 
 
 @pytest.fixture
