@@ -77,14 +77,18 @@ class ValidationResult:
         }
 
 
-_SUITES: dict[tuple[str, str, str], dict[str, list[dict]]] = {}
+# Suites per Form object (a sync validates many pages of the same versions). The Form is kept
+# alongside so its id() cannot be reused while cached.
+_SUITES: dict[int, tuple[Form, dict[str, list[dict]]]] = {}
 
 
 def suites_for(form: Form) -> dict[str, list[dict]]:
-    key = (form.form_id, form.version, form.source)
-    if key not in _SUITES:
-        _SUITES[key] = form_suites(form)
-    return _SUITES[key]
+    cached = _SUITES.get(id(form))
+    if cached is None or cached[0] is not form:
+        if len(_SUITES) > 64:
+            _SUITES.clear()
+        cached = _SUITES[id(form)] = (form, form_suites(form))
+    return cached[1]
 
 
 def _newest(form_versions: Mapping[str, Form]) -> Form:
