@@ -12,6 +12,8 @@ XForm pyxform made from the same sheets during the check) for forms that passed.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import tempfile
@@ -112,14 +114,10 @@ def convert(form: Form, *, validate: bool = True) -> tuple[str | None, str | Non
     """
     from pyxform.errors import PyXFormError
     from pyxform.validators.odk_validate import ODKValidateError
-    from pyxform.xls2xform import convert as pyxform_convert
 
-    warnings: list[str] = []
     try:
-        result = pyxform_convert(
-            _pyxform_input(form), warnings=warnings, validate=validate, pretty_print=True,
-            form_name=ROOT,
-        )
+        # Not sort_keys: column order sets the XForm's attribute order, so it is part of the key.
+        xform, itemsets, warnings = _pyxform(json.dumps(_pyxform_input(form)), validate)
     except PyXFormError as exc:
         message = str(exc).strip()
         return None, None, [error(
@@ -140,7 +138,19 @@ def convert(form: Form, *, validate: bool = True) -> tuple[str | None, str | Non
                 "Review the warning; the form converts, but it may not show what you expect.")
         for w in warnings
     ]
-    return result.xform, result.itemsets, findings
+    return xform, itemsets, findings
+
+
+@functools.lru_cache(maxsize=16)
+def _pyxform(sheets_json: str, validate: bool) -> tuple[str, str | None, tuple[str, ...]]:
+    """One conversion per distinct content: ODK Validate starts a JVM (~0.4 s), and a deploy or a
+    test run may check the same form more than once. Failures raise and are not cached."""
+    from pyxform.xls2xform import convert as pyxform_convert
+
+    warnings: list[str] = []
+    result = pyxform_convert(json.loads(sheets_json), warnings=warnings, validate=validate,
+                             pretty_print=True, form_name=ROOT)
+    return result.xform, result.itemsets, tuple(warnings)
 
 
 # -- check ------------------------------------------------------------------------------------
