@@ -71,6 +71,9 @@ class RequestLog:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every response carries Content-Length
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits
+    # ~40 ms (delayed ACK) per response, e.g. per encrypted attachment download.
+    disable_nagle_algorithm = True
     server_version = "nginx"
     sys_version = ""
 
