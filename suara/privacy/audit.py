@@ -70,6 +70,10 @@ class PrivacyAudit:
         for kind, n in hits.items():
             into[kind] = into.get(kind, 0) + n
 
+    def to_dict(self) -> dict:
+        """What the warehouse stores in the restricted ``privacy_audits`` table."""
+        return self.record()
+
     def record(self) -> dict:
         """Everything, for the restricted zone."""
         return {

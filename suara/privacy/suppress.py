@@ -1,11 +1,17 @@
 """Small-cell suppression for the ``reporting`` zone (anonymisation.md §7, G8).
 
-A count table is a DataFrame whose ``count_cols`` hold counts (one table column each) and
-whose rows are table rows. Primary suppression blanks every cell from 1 to ``threshold``-1
-(1–4 for surveys, 1–9 for harassment; zeros too when ``zeros_disclosive``). Secondary
-(complementary) suppression then blanks the smallest other cell of any row or column left
-with exactly one blank, so row and column totals cannot give a blank back; it repeats until
-no row or column has a single blank.
+A count table is a DataFrame whose ``count_cols`` hold counts. Primary suppression blanks
+every cell from 1 to ``threshold``-1 (1–4 for surveys, 1–9 for harassment; zeros too when
+``zeros_disclosive``). Secondary (complementary) suppression then blanks the smallest other
+cell of any *line* left with exactly one blank, so a published total cannot give the blank
+back; it repeats until no line has a single blank.
+
+Lines are the cells that add up to a published total:
+
+* a wide table (rows × several count columns): every row and every column;
+* a long table of breakdowns (``group_col`` names the breakdown of each row, e.g. ``sex``,
+  ``province``, and ``total_value`` marks the overall row): within each count column, the
+  rows of one breakdown, which add up to the total row.
 """
 
 from __future__ import annotations
@@ -19,47 +25,55 @@ SURVEY_THRESHOLD = 5
 HARASSMENT_THRESHOLD = 10
 
 
-def _primary(counts: np.ndarray, threshold: int, zeros: bool) -> np.ndarray:
-    low = 0 if zeros else 1
-    return (counts >= low) & (counts < threshold)
+def _lines(table: pd.DataFrame, n_cols: int, group_col: str | None, total_value) -> list[list[tuple[int, int]]]:
+    rows = np.arange(len(table))
+    lines: list[list[tuple[int, int]]] = []
+    if n_cols >= 2:
+        lines += [[(i, j) for j in range(n_cols)] for i in rows]
+    if group_col is None:
+        lines += [[(i, j) for i in rows] for j in range(n_cols)]
+        return lines
+    groups = table[group_col].to_numpy()
+    for g in pd.unique(groups):
+        if total_value is not None and g == total_value:
+            continue
+        members = rows[groups == g]
+        lines += [[(i, j) for i in members] for j in range(n_cols)]
+    return lines
 
 
-def _complement(counts: np.ndarray, blank: np.ndarray) -> bool:
-    """Blank one more cell in each line (row, then column) with exactly one blank.
-    Returns True when something changed."""
+def _complement(counts: np.ndarray, blank: np.ndarray, lines) -> bool:
+    """Blank one more cell in each line with exactly one blank; True when something changed."""
     changed = False
-    for axis in (1, 0):
-        if axis == 1 and counts.shape[1] < 2:
-            continue  # one count column: a row has no total to protect
-        lines = blank.sum(axis=axis)
-        for i in np.flatnonzero(lines == 1):
-            line = counts[i, :] if axis == 1 else counts[:, i]
-            mask = blank[i, :] if axis == 1 else blank[:, i]
-            # Prefer the smallest non-zero unblanked cell: it costs the least information.
-            cand = np.where(~mask & (line > 0), line, np.inf)
-            if not np.isfinite(cand).any():
-                cand = np.where(~mask, line, np.inf)
-            if not np.isfinite(cand).any():
-                continue
-            j = int(np.argmin(cand))
-            if axis == 1:
-                blank[i, j] = True
-            else:
-                blank[j, i] = True
+    for line in lines:
+        if sum(blank[c] for c in line) != 1:
+            continue
+        # Prefer the smallest non-zero open cell: it costs the least information.
+        open_cells = [c for c in line if not blank[c]]
+        nonzero = [c for c in open_cells if counts[c] > 0]
+        choice = min(nonzero or open_cells, key=lambda c: counts[c], default=None)
+        if choice is not None:
+            blank[choice] = True
             changed = True
     return changed
 
 
-def suppress_cells(table: pd.DataFrame, count_cols: Sequence[str], threshold: int = SURVEY_THRESHOLD,
-                   secondary: bool = True, zeros_disclosive: bool = False) -> pd.DataFrame:
+def suppress_cells(table: pd.DataFrame, count_cols: Sequence[str] | None = None,
+                   threshold: int = SURVEY_THRESHOLD, secondary: bool = True,
+                   zeros_disclosive: bool = False, *, count_col: str | None = None,
+                   group_col: str | None = None, total_value=None) -> pd.DataFrame:
     """A copy of ``table`` with small cells blanked (missing) and a boolean ``suppressed``
-    column marking rows with any blank cell."""
+    column marking rows with any blank cell. ``count_col`` is shorthand for one column."""
+    cols = list(count_cols) if count_cols is not None else [count_col]
+    if not cols or cols == [None]:
+        raise ValueError("suppress_cells needs count_cols (or count_col)")
     out = table.copy()
-    cols = list(count_cols)
     counts = out[cols].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype="float64")
-    blank = _primary(counts, threshold, zeros_disclosive)
+    low = 0 if zeros_disclosive else 1
+    blank = (counts >= low) & (counts < threshold)
     if secondary and blank.any():
-        while _complement(counts, blank):
+        lines = _lines(out, len(cols), group_col, total_value)
+        while _complement(counts, blank, lines):
             pass
     for j, c in enumerate(cols):
         values = pd.Series(counts[:, j], index=out.index).round().astype("Int64")

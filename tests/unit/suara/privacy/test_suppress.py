@@ -39,3 +39,14 @@ def test_no_published_small_cell_and_no_single_blank_in_a_line(rows):
     # A line with exactly one blank would give it back through the line total.
     assert not (blanks.sum(axis=1) == 1).any()
     assert not (blanks.sum(axis=0) == 1).any() or len(rows) < 2
+
+
+def test_breakdowns_of_a_long_table_protect_each_other_against_the_total():
+    t = pd.DataFrame({
+        "group_by": ["all", "sex", "sex", "province", "province", "province"],
+        "n": [40, 37, 3, 20, 12, 8],
+    })
+    out = suppress_cells(t, count_col="n", threshold=5, group_col="group_by", total_value="all")
+    # sex=3 is small; its sibling 37 must go too, or 40 - 37 gives it back. Provinces stay.
+    assert out["n"].isna().tolist() == [False, True, True, False, False, False]
+    assert out["suppressed"].tolist() == [False, True, True, False, False, False]
