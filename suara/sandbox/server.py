@@ -170,7 +170,7 @@ class Sandbox:
             server.server_close()
             raise
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="suara-sandbox", daemon=True)
         self._thread.start()
         return self
