@@ -15,6 +15,7 @@ handed back only for fields whose ``pii_rule`` is not ``drop`` (to go to the res
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,21 +122,25 @@ def _geolocation(form: Form, answers: dict[str, Any]) -> list[float | None]:
     return [None, None]
 
 
-def decrypt_record_full(form: Form, record: dict[str, Any], download: Callable[[str], bytes],
-                        private_key: rsa.RSAPrivateKey) -> DecryptedRecord:
-    """Decrypt one API record; plaintext records pass through untouched.
+@dataclass(frozen=True)
+class _Fetched:
+    manifest: Manifest
+    files: dict[str, bytes]
 
-    ``download(url) -> bytes`` fetches an attachment with the Kobo token (transport errors
-    propagate and fail the batch for a retry; they are not the submission's fault).
-    Raises DecryptionError (→ quarantine with its code) for anything wrong with the submission.
-    """
-    if not is_encrypted(record):
-        return DecryptedRecord(record)
+
+def _fetch(record: dict[str, Any], download: Callable[[str], bytes]) -> _Fetched:
+    """Read the manifest from the row and download the ``.enc`` files it lists (the I/O part)."""
     manifest = manifest_from_record(record)
     urls = attachment_urls(record)
     files = {name: download(urls[name]) for name in (*manifest.media, manifest.xml_file)
              if name in urls}
-    plain = decrypt_manifest(manifest, files, private_key)
+    return _Fetched(manifest, files)
+
+
+def _finish(form: Form, record: dict[str, Any], fetched: _Fetched,
+            private_key: rsa.RSAPrivateKey) -> DecryptedRecord:
+    """Decrypt, verify and reshape (the CPU part)."""
+    plain = decrypt_manifest(fetched.manifest, fetched.files, private_key)
     answers = submission_from_xml(form, plain.xml)
     if record.get("_uuid") and f"uuid:{record['_uuid']}" != plain.instance_id \
             and record["_uuid"] != plain.instance_id:
@@ -153,6 +158,53 @@ def decrypt_record_full(form: Form, record: dict[str, Any], download: Callable[[
         out["_geolocation"] = _geolocation(form, answers)
     kept = kept_media_names(form, answers)
     return DecryptedRecord(out, {n: b for n, b in plain.media.items() if n in kept})
+
+
+def decrypt_record_full(form: Form, record: dict[str, Any], download: Callable[[str], bytes],
+                        private_key: rsa.RSAPrivateKey) -> DecryptedRecord:
+    """Decrypt one API record; plaintext records pass through untouched.
+
+    ``download(url) -> bytes`` fetches an attachment with the Kobo token (transport errors
+    propagate and fail the batch for a retry; they are not the submission's fault).
+    Raises DecryptionError (→ quarantine with its code) for anything wrong with the submission.
+    """
+    if not is_encrypted(record):
+        return DecryptedRecord(record)
+    return _finish(form, record, _fetch(record, download), private_key)
+
+
+def decrypt_records(form: Form, records: list[dict[str, Any]], download: Callable[[str], bytes],
+                    private_key: rsa.RSAPrivateKey, *, workers: int = 4,
+                    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], DecryptionError]]]:
+    """Decrypt a page: (decrypted records in page order, [(raw record, error)] for quarantine).
+
+    Downloads of different records overlap on ``workers`` threads — each encrypted row costs
+    one request per ``.enc`` file, so latency, not CPU, bounds a sequential pull; decryption
+    itself stays on the calling thread. Transport errors propagate (the batch is retried).
+    """
+
+    def fetch(record: dict[str, Any]) -> _Fetched | DecryptionError | None:
+        if not is_encrypted(record):
+            return None
+        try:
+            return _fetch(record, download)
+        except DecryptionError as exc:
+            return exc
+
+    plain: list[dict[str, Any]] = []
+    failed: list[tuple[dict[str, Any], DecryptionError]] = []
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="suara-decrypt") as pool:
+        for record, fetched in zip(records, pool.map(fetch, records), strict=True):
+            if fetched is None:
+                plain.append(record)
+                continue
+            try:
+                if isinstance(fetched, DecryptionError):
+                    raise fetched
+                plain.append(_finish(form, record, fetched, private_key).record)
+            except DecryptionError as exc:
+                failed.append((record, exc))
+    return plain, failed
 
 
 def decrypt_record(form: Form, record: dict[str, Any], download: Callable[[str], bytes],

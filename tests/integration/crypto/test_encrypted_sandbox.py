@@ -10,7 +10,7 @@ import pytest
 
 from suara.crypto import odk
 from suara.crypto.keys import load_private_key
-from suara.crypto.pull import decrypt_record, is_encrypted
+from suara.crypto.pull import decrypt_record, decrypt_records, is_encrypted
 from suara.errors import ConfigurationError, DecryptionError
 from suara.forms import load_form
 from suara.kobo import KoboClient
@@ -95,3 +95,12 @@ def test_wrong_private_key_is_a_configuration_error_before_any_download(sandbox,
         load_private_key(settings, form)
     assert err.value.code == "CONF_KEY_MISMATCH" and "ilo_vh_reporting" in err.value.message
     assert len(sandbox.requests) == before
+
+
+def test_a_page_decrypts_with_concurrent_downloads_over_http(form, pulled):
+    settings, client, _, records = pulled
+    key = load_private_key(settings, form)
+    plain, failed = decrypt_records(form, records, client.download, key, workers=4)
+    assert not failed
+    assert [r["_id"] for r in plain] == [r["_id"] for r in records]
+    assert plain == [decrypt_record(form, r, client.download, key) for r in records]

@@ -4,12 +4,13 @@ a DecryptionError with its reason (→ quarantine), never a half-decrypted recor
 from __future__ import annotations
 
 import copy
+import threading
 
 import pytest
 
 from suara import synth
 from suara.crypto import odk
-from suara.crypto.pull import decrypt_record, decrypt_record_full, is_encrypted
+from suara.crypto.pull import decrypt_record, decrypt_record_full, decrypt_records, is_encrypted
 from suara.crypto.xml_to_json import flatten_xml
 from suara.errors import DecryptionError
 from suara.forms import form_from_markdown
@@ -147,3 +148,40 @@ def test_briefcase_vector_as_a_kobo_record(vectors):
                    "_xform_id_string": "encrypted-form", "_uuid": "494cd080-3bf4-47be-b40f-c706a950d58a",
                    "_attachments": record["_attachments"], "_submission_time": "2018-04-18T08:15:09",
                    "_validation_status": {}}
+
+
+def test_a_page_decrypts_in_order_with_failures_set_aside(harassment_form, private_key, vh_pair):
+    records, files = [], {}
+    for _, record, f in vh_pair[:6]:
+        records.append(record)
+        files.update({a["download_url"]: f[a["media_file_basename"]] for a in record["_attachments"]})
+    broken = copy.deepcopy(records[2])
+    broken["base64EncryptedElementSignature"] = odk.rsa_wrap(private_key.public_key(), b"\0" * 16)
+    plaintext = vh_pair[0][0].submission
+    page = [records[0], plaintext, broken, records[3], _without(records[4], "_xform_id_string")]
+    plain, failed = decrypt_records(harassment_form, page, files.__getitem__, private_key, workers=3)
+    assert [r["_id"] for r in plain] == [records[0]["_id"], plaintext["_id"], records[3]["_id"]]
+    assert [(r["_id"], e.code) for r, e in failed] == [(broken["_id"], odk.BAD_SIGNATURE),
+                                                       (records[4]["_id"], odk.MALFORMED)]
+
+
+def test_downloads_of_a_page_overlap(harassment_form, private_key, vh_pair):
+    """Two downloads must be in flight together, or the barrier breaks."""
+    barrier = threading.Barrier(2, timeout=5)
+    files = {}
+    for _, record, f in vh_pair[:2]:
+        files.update({a["download_url"]: f[a["media_file_basename"]] for a in record["_attachments"]})
+    calls = []
+    lock = threading.Lock()
+
+    def download(url):
+        with lock:
+            calls.append(url)
+            n = len(calls)
+        if n <= 2:  # the first download of each record: both must be waiting at once
+            barrier.wait()
+        return files[url]
+
+    records = [r for _, r, _ in vh_pair[:2]]
+    plain, failed = decrypt_records(harassment_form, records, download, private_key, workers=2)
+    assert len(plain) == 2 and not failed
