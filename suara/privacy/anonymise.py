@@ -132,7 +132,11 @@ def _frame(cols: list[OutputColumn], columns: _Columns, index) -> pd.DataFrame:
 
 
 def anonymise(form: Form, frames: dict[str, pd.DataFrame], keys: PrivacyKeys, *,
-              unknown_keys: dict[int, list[str]] | None = None) -> Release:
+              unknown_keys: dict[int, list[str]] | None = None,
+              prior: dict[str, pd.DataFrame] | None = None) -> Release:
+    """Anonymise one batch. ``prior`` (optional) holds, per table, the analytics rows already
+    released by earlier batches (at least ``_id`` and the QI columns): they count in the
+    k-anonymity classes, so a small incremental batch is judged against the whole table."""
     policy = policy_for(form)
     s = policy.settings
     audit = PrivacyAudit(form.form_id, keys.version, policy.domain, s.microdata)
@@ -170,7 +174,8 @@ def anonymise(form: Form, frames: dict[str, pd.DataFrame], keys: PrivacyKeys, *,
         analytics[table] = analytics[table].loc[~analytics[table]["_id"].isin(not_shared)]
         _note_treatments(policy, table, audit)
 
-    _disclosure_control(policy, analytics, audit)
+    batch_ids = set(main["_id"].dropna().astype(int))
+    _disclosure_control(policy, analytics, audit, _prior_rows(prior, batch_ids))
     for zone, out in (("restricted", restricted), ("analytics", analytics)):
         for table, frame in out.items():
             out[table] = frame.reset_index(drop=True)
@@ -188,7 +193,18 @@ def _note_treatments(policy: Policy, table: str, audit: PrivacyAudit) -> None:
             audit.scrubbed.append(c.name)
 
 
-def _disclosure_control(policy: Policy, analytics: dict[str, pd.DataFrame], audit: PrivacyAudit) -> None:
+def _prior_rows(prior, batch_ids: set[int]) -> dict[str, pd.DataFrame]:
+    """Earlier released rows, less those this batch replaces (edited submissions)."""
+    out = {}
+    for table, frame in (prior or {}).items():
+        if "_id" in frame.columns:
+            frame = frame.loc[~frame["_id"].isin(batch_ids)]
+        out[table] = frame
+    return out
+
+
+def _disclosure_control(policy: Policy, analytics: dict[str, pd.DataFrame], audit: PrivacyAudit,
+                        prior: dict[str, pd.DataFrame]) -> None:
     s = policy.settings
     for table in policy.tables:
         qis = policy.quasi_identifiers(table)
@@ -198,7 +214,8 @@ def _disclosure_control(policy: Policy, analytics: dict[str, pd.DataFrame], audi
         l_cols = policy.l_columns(table)
         levels = {c.name: (c.treatment, c.edges) for c in policy.columns(table, "analytics")
                   if c.name in qis}
-        result = protect(frame, qis, s.k, l_columns=l_cols, l=s.l, levels=levels)
+        result = protect(frame, qis, s.k, l_columns=l_cols, l=s.l, levels=levels,
+                         prior=prior.get(table))
         analytics[table] = result.frame
         audit.disclosure[table] = TableDisclosure(
             qis, s.k, l_cols, s.l, result.before, result.after, result.suppressed,

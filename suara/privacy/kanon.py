@@ -124,14 +124,23 @@ class Protection:
     after: RiskStats
 
 
-def _suppress(work: pd.DataFrame, qis: Sequence[str], k: int, l_columns, l, budget: int):  # noqa: E741
+def _failing(work: pd.DataFrame, prior: pd.DataFrame | None, qis, k, l_columns, l) -> np.ndarray:  # noqa: E741
+    """``failing_rows`` of ``work``, with the rows of ``prior`` (already released, never changed
+    here) counted in the classes."""
+    if prior is None or not len(prior):
+        return failing_rows(work, qis, k, l_columns, l)
+    both = pd.concat([work[[*qis, *l_columns]], prior[[*qis, *l_columns]]], ignore_index=True)
+    return failing_rows(both, qis, k, l_columns, l)[: len(work)]
+
+
+def _suppress(work: pd.DataFrame, prior, qis: Sequence[str], k: int, l_columns, l, budget: int):  # noqa: E741
     """Blank QI cells of failing rows, highest-cardinality QI first, within the budget.
 
     Returns the suppressed frame, cells per QI, and the mask of rows still failing.
     """
     work = work.copy()
     counts = {q: 0 for q in qis}
-    bad = failing_rows(work, qis, k, l_columns, l)
+    bad = _failing(work, prior, qis, k, l_columns, l)
     order = sorted(qis, key=lambda q: work[q].nunique(dropna=True), reverse=True)
     for q in order:
         if not bad.any():
@@ -141,20 +150,27 @@ def _suppress(work: pd.DataFrame, qis: Sequence[str], k: int, l_columns, l, budg
             continue
         work.loc[target, q] = None
         counts[q] += int(target.sum())
-        bad = failing_rows(work, qis, k, l_columns, l)
+        bad = _failing(work, prior, qis, k, l_columns, l)
     return work, counts, bad
 
 
 def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Sequence[str] = (),
             l: int = 2, levels: dict[str, tuple[str, tuple[float, ...]]] | None = None,  # noqa: E741
-            budget_share: float = SUPPRESSION_BUDGET) -> Protection:
+            budget_share: float = SUPPRESSION_BUDGET, prior: pd.DataFrame | None = None) -> Protection:
     """Make ``frame`` k-anonymous (and distinct-l-diverse on ``l_columns``) over ``qis``.
 
     ``levels`` gives each recodable QI its current coarsening (treatment, band edges), so the
-    next level up is known (see :func:`suara.privacy.coarsen.next_level`).
+    next level up is known (see :func:`suara.privacy.coarsen.next_level`). ``prior`` holds the
+    QI (and l) columns of rows released by earlier batches: they count in the classes, so an
+    incremental sync is judged against the whole released table, and are never changed.
     """
     qis = [q for q in qis if q in frame.columns]
     l_columns = [c for c in l_columns if c in frame.columns]
+    if prior is not None:
+        missing = [c for c in (*qis, *l_columns) if c not in prior.columns]
+        prior = prior.reindex(columns=[*qis, *l_columns]).astype("object") if not missing else None
+        if prior is not None:
+            prior = prior.where(prior.notna(), None)
     before = measure(frame, qis, k, l_columns)
     levels = dict(levels or {})
     recoded: dict[str, str] = {}
@@ -163,7 +179,7 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
         work[q] = work[q].astype("object").where(work[q].notna(), None)
     budget = int(np.floor(budget_share * len(work)))
     while True:
-        suppressed, counts, bad = _suppress(work, qis, k, l_columns, l, budget)
+        suppressed, counts, bad = _suppress(work, prior, qis, k, l_columns, l, budget)
         if not bad.any():
             break
         candidates = [q for q in qis if q in levels and next_level(*levels[q]) is not None]
@@ -179,7 +195,11 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
     released = suppressed.loc[~bad]
     # Suppression is decided once, on the whole table: dropping the withheld rows can only
     # leave classes as they were or remove whole classes, so k still holds.
-    after = measure(released, qis, k, l_columns)
+    if prior is not None and len(prior):
+        cols = [*qis, *l_columns]
+        after = measure(pd.concat([released[cols], prior[cols]], ignore_index=True), qis, k, l_columns)
+    else:
+        after = measure(released, qis, k, l_columns)
     for q in qis:
         released[q] = released[q].where(released[q].notna(), pd.NA)
         if q not in recoded:

@@ -99,3 +99,14 @@ def test_consent_values_compare_as_the_author_wrote_them():
     assert holds(pd.Series(["a b", "b", None]), "a").tolist() == [True, False, False]
     frame = pd.DataFrame({"_id": [1, 2]})  # the consent field is missing: fail closed
     assert decide(frame, (("consent", "yes"),), (), ()).withheld == {1, 2}
+
+
+def test_prior_release_lets_a_small_batch_through(keys):
+    form = make_form("consent_fields=consent=yes;k=5;quasi_identifiers=sex")
+    batch = typed_frames(2)
+    alone = anonymise(form, batch, keys)
+    assert len(alone.analytics["tform"]) == 0  # two rows cannot be 5-anonymous on their own
+    prior = {"tform": pd.DataFrame({"_id": [101, 102, 103, 1], "sex": ["f", "f", "f", "f"]})}
+    joined = anonymise(form, batch, keys, prior=prior)
+    # 3 earlier rows (id 1 is being replaced by this batch) + 2 new = 5.
+    assert sorted(joined.analytics["tform"]["_id"]) == [1, 2]
