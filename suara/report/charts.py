@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 SUPPRESSED = {"en": "suppressed", "id": "disembunyikan"}
+ALL = {"en": "all", "id": "semua"}
 PALETTE = ["#2f6f8f", "#d1495b", "#edae49", "#66a182", "#8d6a9f"]
 
 
@@ -26,13 +28,20 @@ def _save(fig, path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
-def indicator_bars(rows: pd.DataFrame, title: str, lang: str, path: Path) -> str:
-    """Bars per group (all, then by sex/province) for one indicator; returns a data URI."""
-    fig, ax = plt.subplots(figsize=(5.2, 2.6))
+def indicator_bars(rows: pd.DataFrame, title: str, lang: str, path: Path,
+                   names: Mapping[str, str] | None = None) -> str:
+    """Bars per group (all, then by sex/province) for one indicator; returns a data URI.
+    ``names`` maps a group value to its label in ``lang``. Groups with no respondents are
+    left out; suppressed ones are labelled, never drawn."""
+    rows = rows[rows.suppressed.astype(bool) | rows.value.notna()]
+    # One bar is a figure of its own height; more bars make it taller, never squeezed.
+    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.32 * max(len(rows), 1)))
     labels, values, gaps = [], [], []
     for _, r in rows.iterrows():
-        label = "all" if r.group_by == "all" else f"{r.group_value}"
-        labels.append(label if lang == "en" else {"all": "semua"}.get(label, label))
+        if r.group_by == "all":
+            labels.append(ALL[lang])
+        else:
+            labels.append((names or {}).get(str(r.group_value), str(r.group_value)))
         if bool(r.suppressed) or pd.isna(r.value):
             values.append(0.0)
             gaps.append(True)

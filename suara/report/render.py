@@ -25,7 +25,7 @@ TEXT = {
         "as suppressed (together with any cell that would let them be recomputed). Figures describe "
         "the respondents, not factory prevalence, unless sampling was random.",
         "headline": "Headline charts", "by": "by", "dist": "Rights-knowledge score distribution",
-        "dictionary": "Data dictionary",
+        "dictionary": "Data dictionary", "missing": "(no answer)",
     },
     "id": {
         "title": "Suara — indikator survei", "switch": "English", "other": "en",
@@ -38,7 +38,7 @@ TEXT = {
         "sebagai disembunyikan (bersama sel lain yang dapat dipakai untuk menghitungnya kembali). Angka "
         "menggambarkan responden, bukan prevalensi pabrik, kecuali pengambilan sampel acak.",
         "headline": "Grafik utama", "by": "menurut", "dist": "Sebaran skor pengetahuan hak",
-        "dictionary": "Kamus data",
+        "dictionary": "Kamus data", "missing": "(tidak dijawab)",
     },
 }
 
@@ -52,6 +52,8 @@ h1{font-size:1.6rem} h2{margin-top:2.2rem;border-bottom:2px solid #2f6f8f;paddin
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem} th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
 th:first-child,td:first-child,td.l{text-align:left} .sup{color:#888;font-style:italic}
 .charts{display:flex;flex-wrap:wrap;gap:1rem} .charts figure{margin:0} .note{color:#555;font-size:.85rem}
+.wide{overflow-x:auto} table.indicators td:first-child{min-width:16rem} table.indicators td{white-space:nowrap}
+table.indicators td:first-child{white-space:normal} table.indicators th.by{text-align:center;font-weight:normal;color:#444}
 nav a{font-weight:bold}
 </style></head><body>
 <nav><a href="report.{{ t.other }}.html" id="lang-switch">{{ t.switch }}</a>
@@ -73,10 +75,12 @@ nav a{font-weight:bold}
 {% if s.charts %}<h3>{{ t.headline }}</h3><div class="charts">{% for c in s.charts %}
 <figure><img src="{{ c.uri }}" alt="{{ c.alt }}" width="520"></figure>{% endfor %}</div>{% endif %}
 <h3>{{ t.indicators }}</h3>
-<table class="indicators"><tr><th>{{ t.indicator }}</th><th>{{ t.all }}</th>{% for g in s.groups %}<th>{{ g }}</th>{% endfor %}</tr>
+<div class="wide"><table class="indicators"><tr><th rowspan="2">{{ t.indicator }}</th><th rowspan="2">{{ t.all }}</th>
+{% for b in s.bys %}<th colspan="{{ b.span }}" class="by">{{ b.label }}</th>{% endfor %}</tr>
+<tr>{% for g in s.groups %}<th data-group="{{ g.key }}">{{ g.label }}</th>{% endfor %}</tr>
 {% for row in s.rows %}<tr data-indicator="{{ row.id }}"><td><b>{{ row.id }}</b> {{ row.label }}</td>
 {% for cell in row.cells %}<td{% if cell.suppressed %} class="sup"{% endif %} data-group="{{ cell.group }}">{{ cell.text }}</td>{% endfor %}</tr>{% endfor %}
-</table>
+</table></div>
 {% endfor %}
 </body></html>
 """
@@ -100,6 +104,27 @@ def _fmt(value, unit: str, n: int, lang: str) -> str:
     return f"{value:.2f} (n={n})"
 
 
+def _group_header(form: Form, key: str, lang: str) -> dict:
+    """Column header of a breakdown cell: the question and the choice label in ``lang``
+    (the code when the form has no label for it)."""
+    by, value = key.split("=", 1)
+    out = {"key": key, "by_key": by, "by": by, "label": TEXT[lang]["missing"] if value == "(missing)" else value}
+    if form.has_field(by):
+        fld = form.field(by)
+        out["by"] = _label(fld.labels, lang) or by
+        choices = form.choices(fld)
+        choice = choices.get(value) if choices is not None else None
+        if choice is not None:
+            out["label"] = _label(choice.labels, lang) or value
+    return out
+
+
+def _label(labels, lang: str) -> str:
+    from suara.report.dictionary import label_text
+
+    return label_text(labels, lang)
+
+
 def _sections(data: ReportData, forms: list[Form], lang: str, out_dir: Path) -> list[dict]:
     t = TEXT[lang]
     sections = []
@@ -110,6 +135,13 @@ def _sections(data: ReportData, forms: list[Form], lang: str, out_dir: Path) -> 
             continue
         groups = [f"{g}={v}" for g, v in rows_f[rows_f.group_by != "all"][["group_by", "group_value"]]
                   .drop_duplicates().itertuples(index=False)]
+        headers = [_group_header(form, key, lang) for key in groups]
+        bys: list[dict] = []  # one spanning header per breakdown question, over its choices
+        for h in headers:
+            if bys and bys[-1]["key"] == h["by_key"]:
+                bys[-1]["span"] += 1
+            else:
+                bys.append({"key": h["by_key"], "label": h["by"], "span": 1})
         rows = []
         charts_ = []
         for ind_id, part in rows_f.groupby("indicator_id", sort=False):
@@ -130,14 +162,15 @@ def _sections(data: ReportData, forms: list[Form], lang: str, out_dir: Path) -> 
             if bool(first.headline):
                 chart_rows = part[part.group_by.isin(["all", "sex"])]
                 png = out_dir / "charts" / f"{ind_id}.{lang}.png"
-                charts_.append({"uri": charts.indicator_bars(chart_rows, f"{ind_id} {label}", lang, png),
+                names = {h["key"].split("=", 1)[1]: h["label"] for h in headers if h["by_key"] == "sex"}
+                charts_.append({"uri": charts.indicator_bars(chart_rows, f"{ind_id} {label}", lang, png, names),
                                 "alt": f"{ind_id} {label}"})
         dist = data.distributions
         if len(dist) and (dist.form_id == form.form_id).any():
             for name, part in dist[dist.form_id == form.form_id].groupby("name"):
                 png = out_dir / "charts" / f"{name}.{lang}.png"
                 charts_.append({"uri": charts.distribution_bars(part, t["dist"], lang, png), "alt": t["dist"]})
-        sections.append({"form_id": form.form_id, "title": form.title, "groups": groups, "rows": rows,
+        sections.append({"form_id": form.form_id, "title": form.title, "groups": headers, "bys": bys, "rows": rows,
                          "charts": charts_})
     return sections
 
