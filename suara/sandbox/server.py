@@ -20,9 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from suara.forms.model import Form
-from suara.sandbox.api import Api, Request, Response, json_response
+from suara.sandbox.api import Api
 from suara.sandbox.faults import FAULT_KINDS, FaultPlan, error_response
 from suara.sandbox.store import Asset, Encryptor, Store
+from suara.sandbox.wire import (
+    Request,
+    Response,
+    json_response,
+    server_error,
+)
 from suara.synth import formhub_uuid, generate
 
 _AUTH_HEADERS = {"WWW-Authenticate": "Session"}
@@ -242,7 +248,7 @@ class Sandbox:
         try:
             return self.api.dispatch(req)
         except Exception:  # a sandbox bug must look like a server error, not hang the client
-            return Response(500, b"<h1>Server Error (500)</h1>", {"Content-Type": "text/html"})
+            return server_error()
 
     # -- admin helpers for tests --------------------------------------------------------------
 
