@@ -89,14 +89,39 @@ def _attr(el: ET.Element, name: str) -> str | None:
     return None
 
 
+_ROOT_TAG = re.compile(rb"<(?!\?|!)[^>]*>")
+_ATTRIBUTE = re.compile(rb'\s([\w:.-]+)\s*=\s*("[^"]*"|\'[^\']*\')')
+
+
+def _drop_duplicate_root_attributes(xml: bytes) -> bytes:
+    """Keep the first of each repeated attribute on the root element only."""
+    tag = _ROOT_TAG.search(xml)
+    if tag is None:
+        return xml
+    seen: set[bytes] = set()
+
+    def keep_first(m: re.Match) -> bytes:
+        if m.group(1) in seen:
+            return b""
+        seen.add(m.group(1))
+        return m.group(0)
+
+    fixed = _ATTRIBUTE.sub(keep_first, tag.group(0))
+    return xml[:tag.start()] + fixed + xml[tag.end():]
+
+
 def read_manifest(manifest_xml: bytes) -> Manifest:
     """Parse any manifest layout (Collect, Enketo, spec, Aggregate/Briefcase re-serialised) by
     local element names, ignoring namespaces, order and whitespace (pitfall 8)."""
     try:
         root = ET.fromstring(manifest_xml.lstrip())
     except ET.ParseError:
-        raise _fail(MALFORMED, "the encryption manifest is not well-formed XML.",
-                    "Re-download the submission; if it persists, quarantine holds it for review.") from None
+        try:  # Kobo's 2016 Briefcase downloads repeat xmlns on the root (encryption.md §2 step 8)
+            root = ET.fromstring(_drop_duplicate_root_attributes(manifest_xml.lstrip()))
+        except ET.ParseError:
+            raise _fail(MALFORMED, "the encryption manifest is not well-formed XML.",
+                        "Re-download the submission; if it persists, quarantine holds it for "
+                        "review.") from None
     values: dict[str, str] = {}
     media: list[str] = []
     for el in root.iter():

@@ -127,3 +127,10 @@ def test_instance_id_in_xml_must_match_manifest(private_key):
     xml = XML.replace(b"uuid:abc-1", b"uuid:other")
     manifest, files = _encrypt(private_key, xml=xml)  # manifest says abc-1, XML says other
     assert _code(private_key, manifest, files) == odk.TAMPERED
+
+
+def test_manifest_with_a_repeated_root_xmlns_still_reads(private_key):
+    """Kobo's 2016 Briefcase downloads repeat xmlns on the root (not well-formed XML)."""
+    manifest, files = _encrypt(private_key)
+    doubled = manifest.replace(b' xmlns="', b' xmlns="http://opendatakit.org/submissions" xmlns="', 1)
+    assert odk.decrypt_submission(doubled, files, private_key).xml == XML
