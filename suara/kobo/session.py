@@ -290,6 +290,8 @@ class KoboSession:
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             return _Failure("truncated body", retryable=idempotent), None
         except requests.ConnectionError as exc:
+            if "ReadTimeout" in repr(exc):  # a body that stalls mid-way surfaces as ConnectionError
+                return _Failure("timeout", retryable=idempotent, shrink=True), None
             return _Failure("connection failed", retryable=idempotent or _not_sent(exc)), None
         status = resp.status_code
         log.debug("kobo: %s %s → %s", method, sanitise_url(resp.url or url), status)

@@ -1,15 +1,16 @@
-"""`suara check` against a real local HTTP server: each step's ✔/✘, the fix, the exit status."""
+"""`suara check` against the sandbox over real HTTP: each step's ✔/✘, the fix, the exit status."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+import requests
 
 from suara.cli import main
-from tests.integration.kobo.fake_server import FakeKoboServer
-from tests.unit.suara.kobo.fake_kobo import TOKEN, Fault
-from tests.unit.suara.kobo.forms_md import FORM_MD
+from suara.sandbox import Sandbox
+from tests.unit.suara.kobo.fake_kobo import TOKEN
+from tests.unit.suara.kobo.forms_md import FORM_MD, form
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +29,8 @@ def env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def server():
-    with FakeKoboServer() as s:
-        s.fake.add_asset("aMINE", "rights_baseline", n=2)
-        yield s
+    with Sandbox([form()], submissions=2, seed=1) as sb:
+        yield sb
 
 
 def _run(capsys, *args):
@@ -40,11 +40,12 @@ def _run(capsys, *args):
 
 def test_check__all_good__every_step_ticked_exit_0(env, server, capsys):
     env.setenv("KOBO_URL", server.url)
-    env.setenv("KOBO_TOKEN", TOKEN)
+    env.setenv("KOBO_TOKEN", server.token)
     status, out = _run(capsys)
     assert status == 0, out
     assert "✘" not in out
-    for expected in ("reachable", "KOBO_TOKEN is accepted", "rights_baseline: asset aMINE (found by form_id",
+    uid = server.asset_uid("rights_baseline")
+    for expected in ("reachable", "KOBO_TOKEN is accepted", f"rights_baseline: asset {uid} (found by form_id",
                      "deployed and active", "may view submissions", "warehouse"):
         assert expected in out
 
@@ -77,27 +78,29 @@ def test_check__wrong_token__exit_1_says_rejected(env, server, capsys):
     assert status == 1 and "rejected the token" in out and "f" * 40 not in out
 
 
-def test_check__not_deployed_and_no_permission__exit_1(env, server, capsys):
+def test_check__archived_and_no_permission__exit_1(env, server, capsys):
+    uid = server.asset_uid("rights_baseline")
+    requests.patch(f"{server.url}/api/v2/assets/{uid}/deployment/", json={"active": False},
+                   headers={"Authorization": f"Token {server.token}"}, timeout=5).raise_for_status()
+    server.add_token(TOKEN)  # an account that sees the project but not its submissions
     env.setenv("KOBO_URL", server.url)
     env.setenv("KOBO_TOKEN", TOKEN)
-    server.fake.assets["aMINE"]["deployment__active"] = False
-    server.fake.faults.append(Fault("/api/v2/assets/aMINE/data/", 403, body=b'{"detail": "no"}'))
     status, out = _run(capsys)
     assert status == 1
     assert "archived" in out and "'view_submissions'" in out
 
 
-def test_check__asset_missing__exit_1_suggests_deploy(env, server, capsys):
-    env.setenv("KOBO_URL", server.url)
-    env.setenv("KOBO_TOKEN", TOKEN)
-    del server.fake.assets["aMINE"]
-    status, out = _run(capsys)
+def test_check__asset_missing__exit_1_suggests_deploy(env, capsys):
+    with Sandbox([form(form_id="another_form")], submissions=0) as other:
+        env.setenv("KOBO_URL", other.url)
+        env.setenv("KOBO_TOKEN", other.token)
+        status, out = _run(capsys)
     assert status == 1 and "no project" in out and "suara forms deploy" in out
 
 
 def test_check__warehouse_down__exit_1(env, server, capsys):
     env.setenv("KOBO_URL", server.url)
-    env.setenv("KOBO_TOKEN", TOKEN)
+    env.setenv("KOBO_TOKEN", server.token)
     env.setenv("WAREHOUSE_URL", "postgresql+psycopg://nobody:s3cretpw@127.0.0.1:1/none")
     status, out = _run(capsys)
     assert status == 1 and "not reachable" in out and "s3cretpw" not in out
@@ -107,7 +110,7 @@ def test_check__existing_sqlite_warehouse__select_1(env, server, capsys, tmp_pat
     import sqlite3
 
     env.setenv("KOBO_URL", server.url)
-    env.setenv("KOBO_TOKEN", TOKEN)
+    env.setenv("KOBO_TOKEN", server.token)
     (tmp_path / "wh").mkdir()
     sqlite3.connect(tmp_path / "wh" / "suara.db").close()
     status, out = _run(capsys)
