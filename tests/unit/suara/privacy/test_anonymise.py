@@ -7,7 +7,6 @@ import json
 import pandas as pd
 
 from suara.privacy import anonymise, policy_for
-from suara.privacy.consent import decide, holds
 from tests.unit.suara.privacy.conftest import make_form, typed_frames
 
 RAW_SECRETS = ("E07", "enum_budi", "Siti Rahayu", "0812-3456-7890", "3201011234560001",
@@ -91,14 +90,6 @@ def test_empty_batch_gives_empty_frames_with_columns(form, keys):
     p = policy_for(form)
     assert list(release.analytics["tform"].columns) == p.column_names("tform", "analytics")
     assert release.withheld == set() and len(release.restricted["tform__kids"]) == 0
-
-
-def test_consent_values_compare_as_the_author_wrote_them():
-    assert holds(pd.Series([1.0, 0.0, None], dtype="Float64"), "1").tolist() == [True, False, False]
-    assert holds(pd.Series(["yes", "no", None]), "yes").tolist() == [True, False, False]
-    assert holds(pd.Series(["a b", "b", None]), "a").tolist() == [True, False, False]
-    frame = pd.DataFrame({"_id": [1, 2]})  # the consent field is missing: fail closed
-    assert decide(frame, (("consent", "yes"),), (), ()).withheld == {1, 2}
 
 
 def test_prior_release_lets_a_small_batch_through(keys):
