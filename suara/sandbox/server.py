@@ -307,7 +307,7 @@ class Sandbox:
     def record(self, form_id: str, _id: int) -> dict:
         """The submission as the API returns it (visible or not)."""
         asset = self._asset(form_id)
-        return self.store.record(asset, asset.rows[_id])
+        return self.store.record(asset, self.store.row(asset, _id))
 
     def ids(self, form_id: str) -> list[int]:
         """Every stored ``_id`` of the form, including rows not yet visible."""

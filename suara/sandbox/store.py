@@ -191,9 +191,9 @@ class Store:
                 row = Row(self._take_id(), first + k % len(pool))
                 if rnd == 0:
                     row.uuid, row.time = base["_uuid"], base["_submission_time"]
-                else:  # a clone: new identity, submitted a week later per round
+                else:  # a clone: new identity, received a minute later per round (stays past)
                     row.time = (dt.datetime.fromisoformat(base["_submission_time"])
-                                + dt.timedelta(days=7 * rnd)).strftime("%Y-%m-%dT%H:%M:%S")
+                                + dt.timedelta(minutes=rnd)).strftime("%Y-%m-%dT%H:%M:%S")
                 self._append(asset, row, visible_at=0.0)
 
     def insert(self, asset: Asset, submissions: list[dict], *, late_seconds: float | None = None
@@ -373,7 +373,7 @@ class Store:
         """KPI's edit: same ``_id``, ``_submission_time``, root uuid and validation status; a
         new ``_uuid``/``meta/instanceID``; ``meta/deprecatedID`` = the previous instanceID."""
         with self.lock:
-            row = asset.rows[_id]
+            row = self.row(asset, _id)
             old = self.record(asset, row)
             new_uuid = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
             out: dict = {}
@@ -399,6 +399,13 @@ class Store:
             asset.rows[_id] = new
             return self.record(asset, new)
 
+    @staticmethod
+    def row(asset: Asset, _id: int) -> Row:
+        row = asset.rows.get(_id)
+        if row is None:
+            raise KeyError(f"asset {asset.uid} ({asset.form_id}) has no submission {_id}")
+        return row
+
     def delete(self, asset: Asset, ids: list[int]) -> int:
         """Hard delete; ``_id``s are never reused."""
         with self.lock:
@@ -413,8 +420,11 @@ class Store:
 
     def set_validation(self, asset: Asset, _id: int, status_uid: str | None,
                        by_whom: str = OWNER) -> dict:
+        if status_uid and status_uid not in VALIDATION_LABELS:
+            raise ValueError(f"unknown validation status {status_uid!r}; use one of "
+                             f"{sorted(VALIDATION_LABELS)} or None")
         with self.lock:
-            row = asset.rows[_id]
+            row = self.row(asset, _id)
             row.vs = {} if not status_uid else {
                 "timestamp": int(time.time()), "uid": status_uid, "by_whom": by_whom,
                 "label": VALIDATION_LABELS[status_uid]}
