@@ -121,6 +121,35 @@ def _detail(resp: requests.Response) -> str:
 
 
 @dataclass
+class _Call:
+    """One logical request (its attempts share it; a retry may lower ``params["limit"]``)."""
+
+    method: str
+    url: str
+    params: dict | None
+    json_body: Any
+    data: dict | None
+    files: dict | None
+    expect: str
+    valid: Callable[[Any], bool] | None
+    what: str | None
+    permission: str | None
+    ok_statuses: tuple[int, ...]
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in ("GET", "HEAD", "PUT", "DELETE")
+
+    @property
+    def shown(self) -> str:
+        """The URL with its parameters, sanitised for messages and logs."""
+        url = self.url
+        if self.params:
+            url += ("&" if "?" in url else "?") + urlencode(self.params)
+        return sanitise_url(url)
+
+
+@dataclass
 class _Failure:
     kind: str            # "HTTP 503", "timeout", "connection reset", "unparsable body" …
     retryable: bool
@@ -235,15 +264,12 @@ class KoboSession:
         is retried. ``ok_statuses`` are non-2xx statuses returned to the caller as a Response
         instead of raised (e.g. 405 on a deployment POST).
         """
-        method = method.upper()
-        url = self.url(path)
-        idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
-        params = dict(params) if params else None
+        call = _Call(method.upper(), self.url(path), dict(params) if params else None, json_body,
+                     data, files, expect, valid, what, permission, ok_statuses)
         attempts = self.retries + 1
         last: _Failure | None = None
         for attempt in range(attempts):
-            failure, result = self._attempt(method, url, params, json_body, data, files, expect,
-                                            valid, what, permission, ok_statuses, idempotent)
+            failure, result = self._attempt(call)
             if failure is None:
                 return result
             last = failure
@@ -251,37 +277,36 @@ class KoboSession:
                 break
             if failure.wait is not None and failure.wait > RETRY_AFTER_MAX:
                 break
-            if failure.shrink and params and "limit" in params:
-                self._shrink(params)
+            if failure.shrink and call.params and "limit" in call.params:
+                self._shrink(call.params)
             delay = failure.wait if failure.wait is not None else self._backoff(attempt)
-            log.info("kobo: %s %s failed (%s); retry %d/%d in %.1fs", method,
-                     sanitise_url(self._with_params(url, params)), failure.kind, attempt + 1,
-                     attempts - 1, delay)
+            log.info("kobo: %s %s failed (%s); retry %d/%d in %.1fs", call.method, call.shown,
+                     failure.kind, attempt + 1, attempts - 1, delay)
             self.sleep(delay)
         assert last is not None
-        shown = sanitise_url(self._with_params(url, params))
         if last.wait is not None and last.wait > RETRY_AFTER_MAX:
             raise KoboTransientError(
-                f"{method} {shown}: the server asked to wait {last.wait:.0f} s ({last.kind}).",
+                f"{call.method} {call.shown}: the server asked to wait {last.wait:.0f} s ({last.kind}).",
                 hint="The server is rate limiting or busy; run again later.",
             )
         tried = "once" if not last.retryable else f"{attempts} times"
         raise KoboTransientError(
-            f"{method} {shown} failed {tried}; last failure: {last.kind}.",
+            f"{call.method} {call.shown} failed {tried}; last failure: {last.kind}.",
             hint="The server or the network is struggling. Run again later; raise SUARA_HTTP_TIMEOUT "
             "or SUARA_HTTP_RETRIES if this keeps happening; lower SUARA_PAGE_SIZE for big forms.",
         )
 
-    def _attempt(self, method, url, params, json_body, data, files, expect, valid, what,
-                 permission, ok_statuses, idempotent) -> tuple[_Failure | None, Any]:
-        headers = {"Accept": "application/json"} if expect == "json" else {}
-        if self._token and self.same_origin(url):
+    def _attempt(self, call: _Call) -> tuple[_Failure | None, Any]:
+        headers = {"Accept": "application/json"} if call.expect == "json" else {}
+        if self._token and self.same_origin(call.url):
             headers["Authorization"] = f"Token {self._token}"
+        idempotent = call.idempotent
         self.requests_made += 1
         try:
             resp = self.http.request(
-                method, url, params=params, json=json_body, data=data, files=files,
-                headers=headers, timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+                call.method, call.url, params=call.params, json=call.json_body, data=call.data,
+                files=call.files, headers=headers,
+                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
             )
         except requests.ConnectTimeout:
             return _Failure("connect timeout", retryable=True), None
@@ -294,8 +319,8 @@ class KoboSession:
                 return _Failure("timeout", retryable=idempotent, shrink=True), None
             return _Failure("connection failed", retryable=idempotent or _not_sent(exc)), None
         status = resp.status_code
-        log.debug("kobo: %s %s → %s", method, sanitise_url(resp.url or url), status)
-        if status in ok_statuses:
+        log.debug("kobo: %s %s → %s", call.method, call.shown, status)
+        if status in call.ok_statuses:
             return None, resp
         if status in RETRY_STATUSES:
             wait = parse_retry_after(resp.headers.get("Retry-After")) if status in (429, 503) else None
@@ -304,18 +329,18 @@ class KoboSession:
                 shrink=status in SHRINK_STATUSES, wait=wait,
             ), None
         if status >= 400:
-            raise self._error(method, resp, url, params, what, permission)
-        if expect == "response":
+            raise self._error(call, resp)
+        if call.expect == "response":
             return None, resp
-        if expect == "bytes":
+        if call.expect == "bytes":
             return None, resp.content
-        if not resp.content and method != "GET":
+        if not resp.content and call.method != "GET":
             return None, None
         try:
             body = json.loads(resp.content)
         except ValueError:
             return _Failure("unparsable JSON body", retryable=idempotent), None
-        if valid is not None and not valid(body):
+        if call.valid is not None and not call.valid(body):
             return _Failure("body of unexpected shape", retryable=idempotent), None
         return None, body
 
@@ -332,16 +357,8 @@ class KoboSession:
     def _backoff(self, attempt: int) -> float:
         return self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
-    @staticmethod
-    def _with_params(url: str, params: dict | None) -> str:
-        if not params:
-            return url
-        sep = "&" if "?" in url else "?"
-        return url + sep + urlencode(params)
-
-    def _error(self, method, resp, url, params, what, permission) -> KoboError:
-        status = resp.status_code
-        shown = sanitise_url(self._with_params(url, params))
+    def _error(self, call: _Call, resp: requests.Response) -> KoboError:
+        status, method, shown, url, what = resp.status_code, call.method, call.shown, call.url, call.what
         path = urlsplit(url).path
         detail = _detail(resp)
         said = f' (server said: "{detail}")' if detail else ""
@@ -353,7 +370,7 @@ class KoboSession:
                 "account lives on (kf.kobotoolbox.org and eu.kobotoolbox.org are separate).",
             )
         if status == 403:
-            need = permission or permission_for(method, path)
+            need = call.permission or permission_for(method, path)
             uid = _asset_uid_in(path)
             return KoboPermissionError(
                 f"The token's account lacks the '{need}' permission for {what or (f'asset {uid}' if uid else path)} "
