@@ -86,6 +86,13 @@ def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
     ev = _Evaluator(form, table, typed, parent)
     n = len(raw)
     out: dict[str, np.ndarray] = {}
+    seen: dict[str, np.ndarray] = {}
+
+    def present(name: str) -> np.ndarray:
+        if name not in seen:
+            seen[name] = present_mask(raw, name)
+        return seen[name]
+
     for spec in specs:
         check = spec["meta"].get("check")
         if check is None:
@@ -94,18 +101,16 @@ def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
         name = check["name"]
         kind = check["kind"]
         if kind == "type":
-            present = present_mask(raw, name)
-            out[column] = _tri(present, ~cast_errors.get(name, np.zeros(n, dtype=bool)))
+            out[column] = _tri(present(name), ~cast_errors.get(name, np.zeros(n, dtype=bool)))
         elif kind in ("required", "irrelevant"):
-            present = present_mask(raw, name)
             relevant = ev.truth(check["relevant"]) if check["relevant"] else np.ones(n, dtype=bool)
             if kind == "required":
-                out[column] = _tri(relevant, present)
+                out[column] = _tri(relevant, present(name))
             else:
-                out[column] = _tri(~relevant, ~present)
+                out[column] = _tri(~relevant, ~present(name))
         elif kind == "constraint":
-            present = present_mask(raw, name) & ~cast_errors.get(name, np.zeros(n, dtype=bool))
-            out[column] = _tri(present, ev.truth(check["expression"], current=name))
+            answered = present(name) & ~cast_errors.get(name, np.zeros(n, dtype=bool))
+            out[column] = _tri(answered, ev.truth(check["expression"], current=name))
         elif kind == "cross":
             names = references(evaluable(check["expression"]))
             frame = ev._frame_for(names)
