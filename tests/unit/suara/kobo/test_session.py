@@ -196,3 +196,16 @@ def test_request__token_only_to_kobo_host(session, seeded):
 
 def test_session_repr__hides_token(session):
     assert TOKEN not in repr(session)
+
+
+def test_logs__debug_and_retries__never_hold_token_or_query_values(session, seeded, caplog):
+    """Should log sanitised URLs only, even at DEBUG, through retries and failures."""
+    caplog.set_level("DEBUG")
+    seeded.faults.extend([Fault(DATA, 503), Fault(DATA, 504)])
+    session.get_json(DATA, SECRET_QUERY)
+    seeded.faults.append(Fault(DATA, 403, body=b'{"detail": "nope"}'))
+    with pytest.raises(KoboPermissionError):
+        session.get_json(DATA, SECRET_QUERY)
+    text = caplog.text
+    assert "retry 1/4" in text and "→ 200" in text
+    assert TOKEN not in text and "Siti" not in text and "Rahayu" not in text

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from suara.errors import KoboError
 from tests.unit.suara.kobo.fake_kobo import FakeKobo, Fault
@@ -132,3 +135,29 @@ def test_version_map__every_deployed_version(fake, client):
     asset.update(version_id="vNEW", deployed_version_id="vNEW")
     asset["deployed_versions"]["results"].insert(0, {"uid": "vNEW"})
     assert client.version_map("aAAA") == {"vNEW": "2026.2", old: "2026.1"}
+
+
+@settings_(max_examples=60, deadline=None)
+@given(n=st.integers(0, 120), cap=st.integers(1, 40), page=st.integers(1, 60),
+       deletes=st.lists(st.integers(1, 120), max_size=15), start=st.integers(0, 20))
+def test_iter_pages__any_caps_and_deletes_mid_walk__each_survivor_once_in_order(n, cap, page, deletes, start):
+    """Should, whatever the server's cap and our page size, read every row that still exists
+    when the walk reaches it exactly once, in ascending order, even with deletes mid-walk."""
+    import random as _random
+
+    from suara.kobo.submissions import SubmissionService
+    from tests.unit.suara.kobo.conftest import make_session
+
+    fake = FakeKobo(max_page=cap)
+    fake.add_asset("aAAA", "f", n=n)
+    session = make_session(fake, [])
+    service = SubmissionService(session, None)
+    rng, pending, seen = _random.Random(n), list(deletes), []
+    for p in service.iter_pages("aAAA", start, page):
+        seen += [r["_id"] for r in p.results]
+        if pending:  # delete a row somewhere while the walk is under way
+            gone = pending.pop(rng.randrange(len(pending)))
+            fake.data["aAAA"] = [d for d in fake.data["aAAA"] if d["_id"] != gone]
+    survivors = {d["_id"] for d in fake.data["aAAA"]}
+    assert seen == sorted(set(seen))
+    assert survivors & set(range(start + 1, n + 1)) <= set(seen) <= set(range(start + 1, n + 1))
