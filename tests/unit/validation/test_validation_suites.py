@@ -21,7 +21,7 @@ from validation.suites import (
 
 def test_snapshots__match_the_forms(forms_dir):
     """The reviewed JSON in validation/expectations is what the forms generate today
-    (regenerate with: python -m validation.suites --write)."""
+    (regenerate with: python -m validation --write)."""
     for form in load_forms(forms_dir):
         path = SNAPSHOT_DIR / f"{form.form_id}.json"
         assert path.read_text(encoding="utf-8") == snapshot(form), f"{path.name} is stale"
@@ -85,3 +85,15 @@ def test_check_form__unevaluable_constraint__reported_with_place():
 def test_check_form__real_forms__nothing_unchecked(forms_dir):
     for form in load_forms(forms_dir):
         assert check_form(form) == []
+
+
+def test_snapshot_check__changed_form__reported_stale(tmp_path, forms_dir, capsys):
+    from validation.suites import main
+
+    text = (forms_dir / "ilo_vh_reporting.md").read_text(encoding="utf-8")
+    (tmp_path / "ilo_vh_reporting.md").write_text(text.replace("^E[0-9]{2}$", "^E[0-9]{3}$"),
+                                                  encoding="utf-8")
+    assert main(["--forms", str(tmp_path)]) == 1
+    assert "ilo_vh_reporting.json" in capsys.readouterr().out
+    (tmp_path / "ilo_vh_reporting.md").write_text(text, encoding="utf-8")
+    assert main(["--forms", str(tmp_path)]) == 0
