@@ -49,3 +49,27 @@ def test_real_form__clean_and_defective_submissions(forms, form_id):
         else:
             assert EXPECTED[s.edge] in held.get(sid, set()), (s.edge, s.field)
     assert len(result.valid[form_id]) == len(labelled) - len(held)
+
+
+def test_real_form__version_bump__old_submissions_judged_by_their_version(forms_dir):
+    """v2 of the baseline drops the choice sex=refuse: v1 submissions that use it stay valid,
+    the same answer under v2 is held."""
+    from suara.forms import form_from_markdown
+
+    text = (forms_dir / "ilo_rights_baseline.md").read_text(encoding="utf-8")
+    v1 = form_from_markdown(text)
+    lines = [ln for ln in text.splitlines() if not ln.startswith("| | sex | refuse |")]
+    v2_text = "\n".join(lines).replace(f"| {v1.version} |", "| 2099010101 |")
+    v2 = form_from_markdown(v2_text)
+    assert v2.version == "2099010101" and "refuse" not in v2.choice_lists["sex"].names
+    old = [s for s in generate_labelled(v1, 300, seed=5) if s.submission.get("grp_demo/sex") == "refuse"]
+    assert old, "the generator should produce some sex=refuse answers"
+    new = [dict(s.submission, _id=s.submission["_id"] + 10_000, _uuid=s.submission["_uuid"] + "-v2",
+                __version__=version_uid(v2)) for s in old]
+    versions = {v1.version: v1, v2.version: v2}
+    norm = normalise(versions, v2, [s.submission for s in old] + new,
+                     version_map={version_uid(v1): v1.version, version_uid(v2): v2.version})
+    result = validate_batch(versions, norm)
+    held = {q._id: {(r.code, r.field) for r in q.reasons} for q in result.quarantined}
+    assert not any(s.submission["_id"] in held for s in old)
+    assert all(("VAL_CHOICE", "sex") in held[s["_id"]] for s in new)
