@@ -163,6 +163,9 @@ class Deployer:
                 f"(deployed version {deployed}, latest {latest}).",
                 hint="Deploy again; if it persists, redeploy from the Kobo UI and check for errors there.",
             )
+        # KPI keeps the XLSForm's settings.version in the stored content; only the XForm it
+        # generates gets its own "<n> (date)" version (kpi/mixins/xls_exportable.py, read in
+        # kpi 2e5efb0), so this names exactly what we uploaded.
         settings = (asset.get("content") or {}).get("settings") or {}
         if isinstance(settings, list):
             settings = settings[0] if settings else {}
