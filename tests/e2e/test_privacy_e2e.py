@@ -7,6 +7,8 @@ identifiers. The batch then goes through the sync's stages as the flow runs them
 (``flows.pipeline.process_batch``: normalise → validate → anonymise → load into a real
 SQLite warehouse) and the reporting zone is refreshed. Every cell of ``analytics`` and
 ``reporting`` is then searched for the planted values and scanned for identifier shapes.
+The last test runs the same planting through the Prefect flow ``sync_all_forms`` over the
+local Kobo-compatible server, harassment reports encrypted (about a minute).
 """
 
 from __future__ import annotations
@@ -121,4 +123,45 @@ def test_planted_identifiers_reach_neither_analytics_nor_reporting(form, tmp_pat
     if audit["scrubbed"]:
         assert sum(audit["scrub_hits"].values()) > 0, audit["scrub_hits"]
     assert "grp_new/unplanned_question" in audit["unknown_keys"]
+    warehouse.close()
+
+
+@pytest.mark.e2e
+def test_sync_flow_over_the_sandbox_keeps_planted_identifiers_from_analysts(prefect_backend, tmp_path, monkeypatch):
+    """The same planting, through the real Prefect flow: HTTP pull from the local Kobo-compatible
+    server (harassment reports encrypted as on the phone), decrypt, and every later stage."""
+    from flows.sync_form import sync_all_forms
+    from suara.forms.locate import default_forms_dir
+    from suara.sandbox import Sandbox
+    from suara.sandbox.encrypted import odk_encryptor
+    from suara.settings import load_settings
+
+    forms = load_forms()
+    url = f"sqlite:///{tmp_path}/suara.db"
+    secrets: list[str] = []
+    with Sandbox(forms, submissions=0, encryptor=odk_encryptor()) as sandbox:
+        for form in forms:
+            submissions = generate(form, 40, seed=9)
+            secrets += plant(form, submissions, seed=11)
+            for s in submissions:
+                s.pop("__version__", None)  # the sandbox stamps its own deployed version
+            sandbox.add(form.form_id, submissions)
+        for key, value in {
+            "KOBO_URL": sandbox.url, "KOBO_TOKEN": sandbox.token, "WAREHOUSE_URL": url,
+            "SUARA_PSEUDONYM_KEY": KEY.decode(), "SUARA_RESTRICTED_KEY": "e2e-restricted-key-0123456789",
+            "SUARA_FORM_PRIVATE_KEY": str(default_forms_dir() / "keys" / "DEMO_ONLY_private.pem"),
+        }.items():
+            monkeypatch.setenv(key, value)
+        warehouse = Warehouse.from_settings(load_settings())
+        warehouse.upgrade({f.form_id: {f.version: f} for f in forms})
+        record = sync_all_forms(reconcile=True)
+
+    assert all(s == "completed" for s in record["status"].values()), record
+    assert all(c["loaded"] > 0 for c in record["forms"].values()), record
+    shown = cells(warehouse.dump("analytics")) + cells(warehouse.dump("reporting"))
+    joined = "\n".join(shown)
+    leaked = sorted({s for s in secrets if s in joined})
+    assert leaked == [], f"{len(leaked)} planted values reached analysts"
+    texts = text_cells(shown)
+    assert residual_identifiers(texts) == {}, residual_identifiers(texts)
     warehouse.close()
