@@ -185,16 +185,16 @@ class Store:
             first = len(asset.templates)
             for sub in pool:
                 asset.templates.append(self._template(asset, form, sub))
+            received = [dt.datetime.fromisoformat(s["_submission_time"]) for s in pool]
             for k in range(n):
-                base = pool[k % len(pool)]
-                rnd = k // len(pool)
-                row = Row(self._take_id(), first + k % len(pool))
+                rnd, j = divmod(k, len(pool))
+                row = Row(self._take_id(), first + j)
                 if rnd == 0:
-                    row.uuid, row.time = base["_uuid"], base["_submission_time"]
+                    row.uuid, row.time = pool[j]["_uuid"], pool[j]["_submission_time"]
                 else:  # a clone: new identity, received a minute later per round (stays past)
-                    row.time = (dt.datetime.fromisoformat(base["_submission_time"])
-                                + dt.timedelta(minutes=rnd)).strftime("%Y-%m-%dT%H:%M:%S")
-                self._append(asset, row, visible_at=0.0)
+                    row.time = (received[j] + dt.timedelta(minutes=rnd)).strftime("%Y-%m-%dT%H:%M:%S")
+                self._append(asset, row, visible_at=0.0, stamp=False)
+            asset.last_submission_time = now_iso()
 
     def insert(self, asset: Asset, submissions: list[dict], *, late_seconds: float | None = None
                ) -> list[int]:
@@ -218,14 +218,15 @@ class Store:
                 ids.append(row.id)
         return ids
 
-    def _append(self, asset: Asset, row: Row, *, visible_at: float) -> None:
+    def _append(self, asset: Asset, row: Row, *, visible_at: float, stamp: bool = True) -> None:
         row.visible_at = visible_at
         asset.ids.append(row.id)
         asset.rows[row.id] = row
         if visible_at:
             asset.pending[row.id] = visible_at
         asset.submission_count += 1
-        asset.last_submission_time = now_iso()
+        if stamp:
+            asset.last_submission_time = now_iso()
 
     def _encrypt(self, asset: Asset, form: Form, plain: dict) -> tuple[dict, dict, str | None]:
         """Run the encryptor hook; the server keys and attachment URLs are the sandbox's."""
