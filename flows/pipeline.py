@@ -32,6 +32,7 @@ class FormContext:
     version_map: dict[str, str]
     privacy_keys: object
     private_key: object | None = None
+    download: object = None  # client.download, for encrypted submissions' files
     counts: FormCounts = field(default_factory=FormCounts)
 
 
@@ -55,7 +56,7 @@ def open_form(settings: Settings, client, form: Form) -> FormContext:
         private_key = load_private_key_for(form, settings)
     uid, how = client.find_asset(form)
     version_map = client.version_map(uid)
-    return FormContext(form, versions, uid, how, version_map, keys, private_key)
+    return FormContext(form, versions, uid, how, version_map, keys, private_key, client.download)
 
 
 def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, watermark: int | None,
@@ -79,7 +80,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
     for q in result.quarantined:
         quarantine.append(QuarantineItem(
             _id=q._id, _uuid=q._uuid, form_version=q.form_version,
-            reasons=[r.as_dict() for r in q.reasons], payload=norm.raw.get(q._id),
+            reasons=list(q.reasons), payload=norm.raw.get(q._id),
         ))
     release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys)
     quarantined_ids = {q._id for q in quarantine}
@@ -123,7 +124,6 @@ def _form_versions(norm) -> dict[int, str]:
 def _decrypt(ctx: FormContext, records: list) -> tuple[list, list]:
     """Decrypt each record; one that fails goes to quarantine with its reason, never half-loaded."""
     from suara.crypto.pull import decrypt_record
-
     from suara.errors import DecryptionError
     from warehouse import QuarantineItem
 

@@ -13,6 +13,7 @@ or unreachable (sqlalchemy OperationalError).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -21,9 +22,12 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import pipeline, progress
 from flows.counts import FormCounts
-from suara.errors import SuaraError
+from suara import redact
+from suara.errors import ConfigurationError, SuaraError
 from suara.forms import Form, load_forms
 from suara.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def _warehouse_transient(task, task_run, state) -> bool:
@@ -48,11 +52,13 @@ def pull_page(ctx: pipeline.FormContext, client, warehouse, run_id: str, after_i
     page = client.fetch_page(ctx.asset_uid, after_id=after_id, page_size=page_size)
     if not page.results:
         return FormCounts(requests=page.requests), None
-    new_mark = max(r["_id"] for r in page.results if isinstance(r, dict) and isinstance(r.get("_id"), int))
-    known = warehouse.manifest(ctx.form.form_id, ids=[r.get("_id") for r in page.results if isinstance(r, dict)])
-    counts = pipeline.process_batch(ctx, warehouse, run_id, page.results, watermark=new_mark, known=known)
+    ids = [r.get("_id") for r in page.results if isinstance(r, dict)]
+    known = warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
+    counts = pipeline.process_batch(ctx, warehouse, run_id, page.results,
+                                    watermark=page.next_after_id or max(i for i in ids if isinstance(i, int)),
+                                    known=known)
     counts.requests += page.requests
-    return counts, new_mark
+    return counts, page.next_after_id
 
 
 @task(**_TASK)
@@ -91,7 +97,6 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     warehouse.begin_run(run_id, form.form_id)
     try:
         ctx = pipeline.open_form(settings, client, form)
-        ctx.download = client.download
         cursor = warehouse.watermark(form.form_id) or 0
         while True:
             counts, cursor_next = pull_page(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
@@ -102,16 +107,30 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             cursor = cursor_next
         if reconcile:
             outcome.counts.add(reconcile_form_task(ctx, client, warehouse, run_id))
-        warehouse.refresh_reporting(form)
+    except ConfigurationError as exc:
+        outcome.status, outcome.error = "config_error", f"{exc.code}: {exc.message}"
     except SuaraError as exc:
         outcome.status, outcome.error = "failed", f"{exc.code}: {exc.message}"
     except Exception as exc:  # noqa: BLE001 - a failed form must not stop the others
+        log.exception("form %s failed", form.form_id)
         outcome.status, outcome.error = "failed", f"{type(exc).__name__}"
+    _close(warehouse, run_id, form, outcome)
+    try:
+        # After the run record, so the reporting zone's response counts include this run.
+        warehouse.refresh_reporting(form)
+    except Exception as exc:  # noqa: BLE001 - loaded data stays; the run says reporting failed
+        log.exception("reporting refresh of %s failed", form.form_id)
+        outcome.status, outcome.error = "failed", f"WH_REPORTING: {type(exc).__name__}"
+        _close(warehouse, run_id, form, outcome)
     outcome.seconds = time.monotonic() - started
-    warehouse.finish_run(run_id, form.form_id, outcome.counts.record(), outcome.status,
-                         error_code=outcome.error.split(":")[0] if outcome.error else None)
     progress.emit(form.form_id, "end", status=outcome.status, **outcome.counts.record())
     return outcome
+
+
+def _close(warehouse, run_id: str, form: Form, outcome: FormOutcome) -> None:
+    status = "completed" if outcome.status == "completed" else "failed"
+    warehouse.finish_run(run_id, form.form_id, outcome.counts.record(), status,
+                         error_code=outcome.error.split(":")[0] if outcome.error else None)
 
 
 def _open(settings: Settings):
@@ -151,6 +170,7 @@ def sync_all_forms(form_ids: list[str] | None = None, reconcile: bool | None = N
     from flows.artifacts import publish_run_artifacts
 
     settings = load_settings()
+    redact.install(settings)
     run_id = str(flow_run.id or pipeline.new_run_id())
     forms = _select(settings, form_ids)
     client, warehouse = _open(settings)
@@ -178,7 +198,6 @@ def reconcile_form(form_id: str) -> dict:
     client, warehouse = _open(settings)
     warehouse.begin_run(run_id, form_id)
     ctx = pipeline.open_form(settings, client, form)
-    ctx.download = client.download
     counts = reconcile_form_task(ctx, client, warehouse, run_id)
     warehouse.refresh_reporting(form)
     warehouse.finish_run(run_id, form_id, counts.record(), "completed")

@@ -56,6 +56,26 @@ distributions = sa.Table(
     comment="One row per banded bucket of a score distribution; small buckets suppressed.",
 )
 
+responses = sa.Table(
+    "responses", reporting_metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16)),
+    *(sa.Column(n, sa.Integer()) for n in ("pulled", "loaded", "updated", "deleted", "quarantined", "withheld")),
+    sa.Column("finished_at", sa.DateTime()),
+    schema=REPORTING,
+    comment="One row per sync run and form: submission counts only.",
+)
+
+quality = sa.Table(
+    "quality", reporting_metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("reason", sa.String(64), primary_key=True),
+    sa.Column("count", sa.Integer(), nullable=False),
+    schema=REPORTING,
+    comment="One row per form and quarantine reason code: submissions held now.",
+)
+
 # Bands keep the distribution useful under suppression (19 single scores would mostly vanish).
 SCORE_BANDS = {"k_score": ("ilo_rights_baseline", (0, 5, 10, 14, 19), ("0-4", "5-9", "10-13", "14-18"))}
 
@@ -76,7 +96,8 @@ def _read(conn: sa.Connection, zone: str, table: str) -> pd.DataFrame | None:
 
 
 def form_frames(conn: sa.Connection, form: Form) -> dict[str, pd.DataFrame]:
-    """Analytics and restricted columns of each of the form's tables, joined on their keys."""
+    """Every loaded row of each of the form's tables: the restricted (secure) table, with any
+    column only the analytics table has joined on the keys."""
     from suara.normalise import table_name
 
     frames: dict[str, pd.DataFrame] = {}
@@ -87,13 +108,15 @@ def form_frames(conn: sa.Connection, form: Form) -> dict[str, pd.DataFrame]:
         r = _read(conn, RESTRICTED, name)
         if a is None and r is None:
             continue
-        if a is None:
-            frames[name] = r
-        elif r is None:
+        if r is None:
             frames[name] = a
+        elif a is None:
+            frames[name] = r
         else:
-            extra = [c for c in r.columns if c not in a.columns or c in keys]
-            frames[name] = a.merge(r[extra], on=keys, how="left")
+            # Restricted holds every loaded row (the secure dataset); analytics holds the
+            # k-anonymous release, a subset. Aggregates come from all rows, suppressed after.
+            extra = [c for c in a.columns if c not in r.columns or c in keys]
+            frames[name] = r.merge(a[extra], on=keys, how="left")
     return frames
 
 
@@ -101,11 +124,19 @@ def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
     from suara.privacy.suppress import suppress_cells
 
     out = []
-    for (_, sensitive), part in cells.groupby(["indicator_id", "sensitive"], sort=False):
+    for (_, sensitive, unit), part in cells.groupby(["indicator_id", "sensitive", "unit"], sort=False):
         part = part.copy()
         t = threshold_for(form, bool(sensitive))
-        marked = suppress_cells(part, count_col="n", threshold=t, group_col="group_by", total_value="all")
-        out.append(marked)
+        counts = ["n"]
+        if unit == "%":
+            # A share discloses both its "yes" and its "no" count: either being 1..t-1 is a
+            # small cell (e.g. "all but 2 of the women in this group reported harassment").
+            part["_yes"] = part["numerator"].round()
+            part["_no"] = (part["denominator"] - part["numerator"]).round()
+            counts += ["_yes", "_no"]
+        marked = suppress_cells(part, count_cols=counts, threshold=t, group_col="group_by", total_value="all")
+        marked["n"] = part["n"].where(~marked["suppressed"])
+        out.append(marked.drop(columns=[c for c in ("_yes", "_no") if c in marked.columns]))
     res = pd.concat(out) if out else cells.assign(suppressed=False)
     for c in ("numerator", "denominator", "value"):
         res.loc[res["suppressed"], c] = np.nan
@@ -115,6 +146,7 @@ def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
 def refresh(conn: sa.Connection, form: Form, now=None) -> int:
     """Recompute and replace a form's reporting rows; returns the number of indicator cells."""
     reporting_metadata.create_all(conn, checkfirst=True)
+    refresh_operations(conn, form)
     frames = form_frames(conn, form)
     cells = compute_all(indicators_for(form), frames)
     conn.execute(indicator_cells.delete().where(indicator_cells.c.form_id == form.form_id))
@@ -128,6 +160,28 @@ def refresh(conn: sa.Connection, form: Form, now=None) -> int:
     conn.execute(indicator_cells.insert(), records)
     _refresh_distributions(conn, form, frames)
     return len(records)
+
+
+def refresh_operations(conn: sa.Connection, form: Form) -> None:
+    """Copy the form's run counts and held-quarantine reason counts into reporting."""
+    from warehouse import ops
+    from warehouse.quarantine import reason_counts
+
+    reporting_metadata.create_all(conn, checkfirst=True)
+    conn.execute(responses.delete().where(responses.c.form_id == form.form_id))
+    rr = ops.run_records
+    rows = conn.execute(
+        sa.select(rr.c.form_id, rr.c.run_id, rr.c.status, rr.c.pulled, rr.c.loaded, rr.c.updated,
+                  rr.c.deleted, rr.c.quarantined, rr.c.withheld, rr.c.finished_at)
+        .where(rr.c.form_id == form.form_id)
+    ).mappings().all()
+    if rows:
+        conn.execute(responses.insert(), [dict(r) for r in rows])
+    conn.execute(quality.delete().where(quality.c.form_id == form.form_id))
+    counts = reason_counts(conn, form.form_id, None)
+    if counts:
+        conn.execute(quality.insert(), [{"form_id": form.form_id, "reason": k, "count": v}
+                                        for k, v in counts.items()])
 
 
 def _refresh_distributions(conn: sa.Connection, form: Form, frames: dict[str, pd.DataFrame]) -> None:
@@ -153,4 +207,6 @@ def read_reporting(conn: sa.Connection) -> dict[str, pd.DataFrame]:
     return {
         "indicators": pd.read_sql(sa.select(indicator_cells), conn),
         "distributions": pd.read_sql(sa.select(distributions), conn),
+        "runs": pd.read_sql(sa.select(responses), conn),
+        "quality": pd.read_sql(sa.select(quality), conn),
     }

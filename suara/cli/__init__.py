@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from suara.errors import SuaraError
@@ -54,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # Prefect prints its own records; keep them off our handler, and keep its console quiet
+    # (warnings and errors) unless asked — the UI still receives every run log.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(lambda record: not record.name.startswith("prefect"))
+    if not args.verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # Prefect's temporary server needs 10-18 s on 2 cores (stack.md P4); telemetry cannot
+    # reach the internet from field servers and only slows the start.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -87,7 +87,7 @@ def run_demo(args) -> int:
         from suara.forms import load_form_versions
 
         plan = wh.upgrade({f.form_id: load_form_versions(f.form_id, forms_dir) for f in forms})
-        _say(f"2. Warehouse ready: {settings.warehouse_url} ({plan.summary() if hasattr(plan, 'summary') else 'up to date'})")
+        _say(f"2. Warehouse ready: {len(plan.steps)} schema change(s) applied" if plan.steps else "2. Warehouse up to date")
         _say("3. Syncing through Prefect (the first run starts Prefect's local server: ~15 s)…")
         from suara.cli.sync_cmd import exit_status, run_sync
 
@@ -100,10 +100,14 @@ def run_demo(args) -> int:
         report = build_report_for(settings, forms, data_dir / "report")
         _say(f"4. Report: {report}")
         _say()
-        files = wh.describe() if hasattr(wh, "describe") else {}
         _say("Where things are:")
-        for zone, where in files.items():
-            _say(f"   {zone:<11} {where}")
+        if settings.warehouse_url.startswith("sqlite"):
+            from warehouse import zone_files
+
+            for zone, where in zone_files(settings.warehouse_url).items():
+                _say(f"   {zone:<11} {where}" + ("   ← safe to hand to analysts" if zone == "analytics" else ""))
+        else:
+            _say(f"   warehouse   {settings.warehouse_url.split('@')[-1]} (schemas analytics, restricted, reporting)")
         docs = data_dir / "datadocs" / "index.html"
         if docs.exists():
             _say(f"   data docs   {docs}")

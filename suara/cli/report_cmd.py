@@ -36,9 +36,11 @@ def write_dictionary_for(settings, forms, out_dir: Path) -> tuple[Path, Path]:
 def build_report_for(settings, forms, out_dir: Path) -> Path:
     from suara.report import ReportData, build_report
     from warehouse import Warehouse
+    from warehouse.indicators import read_reporting
 
     wh = Warehouse.from_settings(settings)
-    frames = wh.read_reporting()
+    with wh.engine.connect() as conn:
+        frames = read_reporting(conn)
     data = ReportData(
         indicators=frames["indicators"], runs=frames.get("runs"), quality=frames.get("quality"),
         distributions=frames.get("distributions"),
