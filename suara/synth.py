@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import logging
 import math
 import random
 import re
@@ -60,6 +61,7 @@ _RARE = {"dk", "refuse", "other", "na", "none", "nobody", "prefer_not", "not_sur
 _WORDS = ("pabrik", "serikat", "pekerja", "lembur", "upah", "kontrak", "shift", "jahit",
           "gudang", "pengawas", "rapat", "federasi", "lokal", "baru", "lama", "bagian")
 _DEVICES = 12  # enumerators/devices per form
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -241,13 +243,21 @@ class _Generator:
 
     # -- evaluation seam ----------------------------------------------------------------------
 
-    def _eval(self, expr: str, values: dict, current: str | None = None, *, choice_columns=False):
-        prepared = _prepare(expr, choice_columns)
-        if prepared.pulldata:
-            values = dict(values)
-            for k, args in enumerate(prepared.pulldata):
-                values[f"__pulldata_{k}"] = self._pulldata(args, values)
-        return xpath.evaluate_row(prepared.node, values, current, form=self.form)
+    def _eval(self, expr: str, values: dict, current: str | None = None, *, choice_columns=False,
+              default=""):
+        """Evaluate ``expr`` as the device would; XPath Suara cannot evaluate (refused at
+        ``forms check``) gives ``default`` (relevant/constraint: true) instead of failing."""
+        try:
+            prepared = _prepare(expr, choice_columns)
+            if prepared.pulldata:
+                values = dict(values)
+                for k, args in enumerate(prepared.pulldata):
+                    values[f"__pulldata_{k}"] = self._pulldata(args, values)
+            return xpath.evaluate_row(prepared.node, values, current, form=self.form)
+        except xpath.XPathUnsupported:
+            log.debug("synth: cannot evaluate an expression of form %s; using a default",
+                      self.form.form_id)
+            return default
 
     def _pulldata(self, args, values) -> str:
         name, column, key_col, key = (
@@ -261,7 +271,7 @@ class _Generator:
         return ""
 
     def _true(self, expr: str, values: dict, current: str | None = None) -> bool:
-        return to_boolean(self._eval(expr, values, current))
+        return to_boolean(self._eval(expr, values, current, default=True))
 
     def relevant(self, f: Field, values: dict, cache: dict) -> bool:
         for g in f.groups:
@@ -391,7 +401,7 @@ class _Generator:
         keep = []
         for c in cl.choices:
             scope = {**values, "__c_name": c.name, **{f"__c_{k}": v for k, v in c.extra.items()}}
-            if to_boolean(self._eval(f.choice_filter, scope, choice_columns=True)):
+            if to_boolean(self._eval(f.choice_filter, scope, choice_columns=True, default=True)):
                 keep.append(c)
         return keep
 
@@ -461,7 +471,10 @@ class _Generator:
         if f.type == "range":
             params = dict(p.split("=", 1) for p in f.parameters.split() if "=" in p)
             lo, hi = to_number(params.get("start", "0")), to_number(params.get("end", "10"))
-        stack = [_prepare(f.constraint).node] if f.constraint else []
+        try:
+            stack = [_prepare(f.constraint).node] if f.constraint else []
+        except xpath.XPathUnsupported:
+            stack = []
         while stack:
             node = stack.pop()
             if not isinstance(node, BinOp):

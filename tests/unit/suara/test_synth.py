@@ -249,3 +249,11 @@ def test_generate_labelled__unknown_edge_kind__refused():
     """Should refuse an edge kind that is not one of the EDGE_* constants."""
     with pytest.raises(ValueError, match="unknown edge kinds"):
         generate_labelled(form_from_markdown(SMALL), 1, edge_kinds=("typo",))
+
+
+def test_generate__expression_suara_cannot_evaluate__still_generates():
+    """Should treat an unsupported relevant as true rather than fail the whole form."""
+    form = form_from_markdown(SMALL.replace("| ${consent}='yes' | | | | |\n|  | text | code",
+                                            "| count(/data/x) > 0 | | | | |\n|  | text | code"))
+    rows = generate(form, 5, seed=1)
+    assert all("grp/code" in r for r in rows)
