@@ -211,3 +211,26 @@ SANDBOX_OLD = """\
 |  | form_id | version |
 |  | sandbox_test | 2025120101 |
 """
+
+
+def test_late_visibility__sandbox_wide_delay_applies_to_new_rows(sandbox_form):
+    """Should hold every new row back by late_visibility_seconds, seeded rows not (L1)."""
+    with Sandbox([sandbox_form], submissions=5, late_visibility_seconds=0.5) as sb:
+        import requests
+
+        url = f"{sb.url}/api/v2/assets/{sb.asset_uid('sandbox_test')}/data/"
+        auth = {"Authorization": f"Token {sb.token}"}
+        sb.add("sandbox_test", 3)
+        assert requests.get(url, headers=auth).json()["count"] == 5
+        time.sleep(0.6)
+        assert requests.get(url, headers=auth).json()["count"] == 8
+
+
+def test_request_log__one_request_per_page(kobo, sandbox):
+    """Should record each request, so tests can count pages a client fetched."""
+    sandbox.requests.clear()
+    cursor = 0
+    while rows := _get(kobo, limit=10, query={"_id": {"$gt": cursor}}).json()["results"]:
+        cursor = rows[-1]["_id"]
+    assert sandbox.requests.count("/data/", method="GET") == 5  # 4 full pages + the empty one
+    assert all(r.status == 200 for r in sandbox.requests)
