@@ -117,3 +117,31 @@ def test_round_trip_on_the_org_form(org_form, data):
     record["meta/instanceID"] = "uuid:x"
     back = submission_from_xml(org_form, xml_from_submission(org_form, record))
     assert back == record
+
+
+def test_nested_repeats_inside_a_group_round_trip():
+    from suara.forms import form_from_markdown
+
+    form = form_from_markdown("""
+| survey | | | |
+| | type | name | label |
+| | begin_group | g | G |
+| | begin_repeat | visits | V |
+| | integer | v | v |
+| | begin_repeat | items | I |
+| | text | n | n |
+| | end_repeat | | |
+| | end_repeat | | |
+| | end_group | | |
+| | text | after | a |
+| settings | | |
+| | form_id | version |
+| | nest | 1 |
+""")
+    record = {"g/visits": [{"g/visits/v": "1", "g/visits/items": [{"g/visits/items/n": "x"},
+                                                                  {"g/visits/items/n": "y"}]},
+                           {"g/visits/v": "2"}],
+              "after": "z", "meta/instanceID": "uuid:1"}
+    xml = xml_from_submission(form, record)
+    assert b"<g><visits><v>1</v><items><n>x</n></items><items><n>y</n></items></visits>" in xml
+    assert submission_from_xml(form, xml) == record
