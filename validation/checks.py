@@ -36,22 +36,27 @@ class _Evaluator:
                  if n in lookup.columns}
         return self.typed.assign(**extra) if extra else self.typed
 
+    def number(self, expr: str) -> np.ndarray:
+        return self._evaluate(expr, None).astype("float64").to_numpy()
+
     def truth(self, expr: str, current: str | None = None) -> np.ndarray:
         key = (expr, current)
         if key not in self._cache:
-            try:
-                node = evaluable(expr)
-                frame = self._frame_for(references(node))
-                result = evaluate(node, frame, current, form=self.form)
-            except XPathUnsupported as exc:
-                raise ValidationSetupError(
-                    f"form {self.form.form_id} version {self.form.version}, table {self.table}: "
-                    f"cannot evaluate an expression: {exc.message}",
-                    hint="Run `suara forms check`; it refuses expressions the validator cannot handle.",
-                ) from None
+            result = self._evaluate(expr, current)
             self._cache[key] = result.to_numpy(dtype=bool) if result.dtype == bool else \
                 result.astype(bool).to_numpy()
         return self._cache[key]
+
+    def _evaluate(self, expr: str, current: str | None) -> pd.Series:
+        try:
+            node = evaluable(expr)
+            return evaluate(node, self._frame_for(references(node)), current, form=self.form)
+        except XPathUnsupported as exc:
+            raise ValidationSetupError(
+                f"form {self.form.form_id} version {self.form.version}, table {self.table}: "
+                f"cannot evaluate an expression: {exc.message}",
+                hint="Run `suara forms check`; it refuses expressions the validator cannot handle.",
+            ) from None
 
 
 def _tri(applies: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -75,13 +80,29 @@ def present_mask(raw: pd.DataFrame, name: str) -> np.ndarray:
     return ~pd.isna(values) & (values != "")
 
 
+def entries_per_row(rows: pd.DataFrame, child: pd.DataFrame | None) -> np.ndarray:
+    """How many rows of a child repeat table hang from each row of ``rows`` (by ``_id``, and
+    by ``_index``/``_parent_index`` when ``rows`` is itself a repeat)."""
+    if child is None or not len(child):
+        return np.zeros(len(rows), dtype="float64")
+    if "_index" in rows.columns:
+        keys = pd.MultiIndex.from_arrays([pd.to_numeric(rows["_id"]), pd.to_numeric(rows["_index"])])
+        counts = child.groupby([pd.to_numeric(child["_id"]), pd.to_numeric(child["_parent_index"])]).size()
+    else:
+        keys = pd.Index(pd.to_numeric(rows["_id"]))
+        counts = pd.to_numeric(child["_id"]).value_counts()
+    return counts.reindex(keys).fillna(0).to_numpy(dtype="float64")
+
+
 def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
                    typed: pd.DataFrame, cast_errors: dict[str, np.ndarray],
-                   parent: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+                   parent: pd.DataFrame | None = None,
+                   children: dict[str, pd.DataFrame] | None = None) -> dict[str, np.ndarray]:
     """{check column: tri-state object array} for every computed expectation in ``specs``.
 
     ``raw`` is the table as normalised (strings), ``typed`` the same rows cast, ``parent`` the
-    typed submission rows (for repeat tables), ``cast_errors`` field → rows that did not parse.
+    typed submission rows (for repeat tables), ``cast_errors`` field → rows that did not parse,
+    ``children`` the raw repeat tables hanging from this one (for repeat_count checks).
     """
     ev = _Evaluator(form, table, typed, parent)
     n = len(raw)
@@ -111,6 +132,13 @@ def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
         elif kind == "constraint":
             answered = present(name) & ~cast_errors.get(name, np.zeros(n, dtype=bool))
             out[column] = _tri(answered, ev.truth(check["expression"], current=name))
+        elif kind == "repeat":
+            relevant = ev.truth(check["relevant"]) if check["relevant"] else np.ones(n, dtype=bool)
+            found = entries_per_row(raw, (children or {}).get(check["repeat"]))
+            wanted = ev.number(check["count"])
+            known = ~np.isnan(wanted)
+            ok = np.where(relevant, ~known | (found == wanted), found == 0)
+            out[column] = _tri(np.ones(n, dtype=bool), ok)
         elif kind == "cross":
             names = references(evaluable(check["expression"]))
             frame = ev._frame_for(names)

@@ -188,7 +188,8 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
             continue
         typed, errors = cast_frame(form, table, raw, other_kinds=kinds)
         checks = compute_checks(form, table, specs, raw, typed, _error_masks(raw, errors),
-                                parent=None if table == form_id else typed_sub)
+                                parent=None if table == form_id else typed_sub,
+                                children={t: frames[t] for t in frames if t != table})
         frame = pd.concat([typed, pd.DataFrame(checks, index=typed.index)], axis=1) if checks else typed
         specs = [s for s in specs if s["type"] != _UNIQUE]
         row_ids = pd.to_numeric(raw["_id"]).to_numpy()

@@ -147,6 +147,24 @@ def _field_specs(form: Form, table: str, f: Field) -> list[dict]:
     return out
 
 
+def _repeat_count_specs(form: Form, table: str) -> list[dict]:
+    """A repeat with a ``repeat_count`` has exactly that many entries when it is relevant, and
+    none when it is not (checked on the table the repeat hangs from)."""
+    out = []
+    level = _repeat_of(form, table)
+    for g in form.repeats:
+        if not g.repeat_count or g.parent_repeat != level:
+            continue
+        evaluable(g.repeat_count)
+        chain = [h.relevant for h in form.groups
+                 if h.relevant and (g.path == h.path or g.path.startswith(h.path + "/"))]
+        out.append(_computed("repeat", g.name, "VAL_CROSS_FIELD", table, g.name,
+                             f"{g.name} has repeat_count ({g.repeat_count}) entries",
+                             count=g.repeat_count, relevant=" and ".join(f"({e})" for e in chain),
+                             repeat=table_name(form.form_id, g.path)))
+    return out
+
+
 def _repeat_of(form: Form, table: str) -> str | None:
     for g in form.repeats:
         if table_name(form.form_id, g.path) == table:
@@ -163,6 +181,7 @@ def table_suite(form: Form, table: str) -> list[dict]:
                                "VAL_DUPLICATE_ID", table, col, f"unique {col}"))
     for f in table_fields(form, table):
         specs.extend(_field_specs(form, table, f))
+    specs.extend(_repeat_count_specs(form, table))
     for rule in rules_for(form, _repeat_of(form, table)):
         specs.append(_computed("cross", rule.name, "VAL_CROSS_FIELD", table, rule.field,
                                f"cross-field {rule.name}: {rule.expression}",

@@ -73,3 +73,19 @@ def test_real_form__version_bump__old_submissions_judged_by_their_version(forms_
     held = {q._id: {(r.code, r.field) for r in q.reasons} for q in result.quarantined}
     assert not any(s.submission["_id"] in held for s in old)
     assert all(("VAL_CHOICE", "sex") in held[s["_id"]] for s in new)
+
+
+def test_real_form__repeat_count_mismatch__held(forms):
+    """The training repeat has one entry per selected topic (repeat_count)."""
+    form = forms["ilo_org_assessment"]
+    subs = [s.submission for s in generate_labelled(form, 200, seed=9)]
+    with_tr = [s for s in subs if any(isinstance(v, list) and len(v) > 1 for v in s.values())]
+    assert with_tr, "some assessments should have trained on several topics"
+    broken = dict(with_tr[0])
+    key = next(k for k, v in broken.items() if isinstance(v, list) and len(v) > 1)
+    broken[key] = broken[key][:-1]
+    norm = normalise({form.version: form}, form, [broken, with_tr[1]],
+                     version_map={version_uid(form): form.version})
+    result = validate_batch({form.version: form}, norm)
+    held = {q._id: {(r.code, r.field) for r in q.reasons} for q in result.quarantined}
+    assert held == {broken["_id"]: {("VAL_CROSS_FIELD", "tr")}}
