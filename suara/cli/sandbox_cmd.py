@@ -42,9 +42,14 @@ def _sandbox(args) -> int:
     if not forms:
         raise ConfigurationError(f"No forms in {settings.forms_dir()}.",
                                  hint="Set SUARA_FORMS_DIR to the folder holding <form_id>.md files.")
+    encryptor = None
+    if any(f.encrypted for f in forms):  # encrypted forms are served as Kobo stores them
+        from suara.sandbox.encrypted import odk_encryptor
+
+        encryptor = odk_encryptor()
     sandbox = Sandbox(forms, submissions=args.submissions, seed=args.seed, token=token,
                       port=args.port, edge_share=args.edge_share,
-                      late_visibility_seconds=args.late_seconds)
+                      late_visibility_seconds=args.late_seconds, encryptor=encryptor)
     try:
         sandbox.start()
     except OSError as exc:
