@@ -41,12 +41,20 @@ def gx_suite(specs: list[dict], name: str):
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+    context()  # GX needs an active context to build suites
     suite = gx.ExpectationSuite(name=name)
     for pos, spec in enumerate(specs):
         config = ExpectationConfiguration(type=spec["type"], kwargs=dict(spec["kwargs"]),
                                           meta={**spec["meta"], "pos": pos})
         suite.add_expectation(config.to_domain_obj())
     return suite
+
+
+def form_gx_suites(form) -> dict:
+    """``{table: gx.ExpectationSuite}`` for one form version, named ``<table>@<version>``."""
+    from validation.suites import form_suites
+
+    return {table: gx_suite(specs, f"{table}@{form.version}") for table, specs in form_suites(form).items()}
 
 
 def _frame_for_gx(specs: list[dict], frame: pd.DataFrame) -> pd.DataFrame:

@@ -88,3 +88,18 @@ def test_data_docs__render_offline__no_external_reference(tmp_path):
         for target in re.findall(r'href="([^"]+)"', html):
             assert (tmp_path / target).exists(), f"{page.name} links to missing {target}"
     assert index.name == "index.html" and "tiny" in index.read_text(encoding="utf-8")
+
+
+def test_form_gx_suites__real_form__one_suite_per_table(forms_dir):
+    from validation.gx_engine import form_gx_suites
+    from validation.suites import form_suites
+
+    for form in [f for f in load_forms(forms_dir) if f.form_id == "ilo_org_assessment"]:
+        suites = form_gx_suites(form)
+        assert set(suites) == set(form_suites(form))
+        for table, suite in suites.items():
+            assert suite.name == f"{table}@{form.version}"
+            assert len(suite.expectations) == len(form_suites(form)[table])
+            codes = {e.meta["code"] for e in suite.expectations}
+            assert codes <= {"VAL_TYPE", "VAL_REQUIRED", "VAL_IRRELEVANT", "VAL_CHOICE",
+                             "VAL_CONSTRAINT", "VAL_CROSS_FIELD", "VAL_DUPLICATE_ID"}
