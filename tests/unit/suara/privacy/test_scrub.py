@@ -126,7 +126,7 @@ def test_scrubbing_is_idempotent(text):
 
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"0?8[1-35-9][0-9]{8,10}", fullmatch=True),
-       st.sampled_from([" ", "-", ".", "", " - "]), st.sampled_from(["", "hp ", "nomor saya "]))
+       st.sampled_from([" ", "-", ".", "", " - "]), st.sampled_from(["", "hp ", "nomor saya ", "HP", "wa:", "telp.", "no.hp="]))
 def test_any_indonesian_mobile_number_is_removed(number, sep, prefix):
     mobile = number if number.startswith("0") else "0" + number
     text = prefix + sep.join(mobile[i:i + 4] for i in range(0, len(mobile), 4))
