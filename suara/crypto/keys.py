@@ -129,11 +129,26 @@ def read_private_key(path: Path, *, form_id: str) -> rsa.RSAPrivateKey:
     return key
 
 
-def load_private_key(settings: Settings, form: Form) -> rsa.RSAPrivateKey:
-    """The private key for an encrypted form, checked against the form's ``public_key``.
+def _key_files(path: Path, form_id: str) -> list[Path]:
+    """The PEM files ``SUARA_FORM_PRIVATE_KEY`` names: one file, or every ``*.pem`` of a folder
+    (the current key pair plus those of earlier ones, after a key rotation)."""
+    if path.is_dir():
+        files = sorted(path.glob("*.pem"))
+        if not files:
+            raise ConfigurationError(
+                f"form {form_id} is encrypted but the folder {ENV} points to holds no .pem file "
+                f"({path}).", code="CONF_KEY_FILE",
+                hint=f"Put the form's private key PEM in it, or set {ENV} to the file itself.")
+        return files
+    return [path]
 
-    Raises ConfigurationError naming the form when the variable is unset, the file missing or
-    unreadable, or the key belongs to another public key — all before any data moves.
+
+def load_private_keys(settings: Settings, form: Form) -> tuple[rsa.RSAPrivateKey, ...]:
+    """The private keys for an encrypted form: the one matching the form's ``public_key`` first,
+    then any others in the folder (for submissions made before a key rotation).
+
+    Raises ConfigurationError naming the form when the variable is unset, a file is missing or
+    unreadable, or no key belongs to the form's public key — all before any data moves.
     """
     public = form_public_key(form)
     if public is None:
@@ -145,16 +160,24 @@ def load_private_key(settings: Settings, form: Form) -> rsa.RSAPrivateKey:
             f"form {form.form_id} is encrypted but {ENV} is not set.", code="CONF_KEY_UNSET",
             hint=f"Set {ENV} to the path of the form's private key PEM (demo: "
             "forms/keys/DEMO_ONLY_private.pem).")
-    key = read_private_key(Path(path).expanduser(), form_id=form.form_id)
-    if key.public_key().public_numbers() != public.public_numbers():
+    files = _key_files(Path(path).expanduser(), form.form_id)
+    keys = [read_private_key(p, form_id=form.form_id) for p in files]
+    wanted = public.public_numbers()
+    current = next((k for k in keys if k.public_key().public_numbers() == wanted), None)
+    if current is None:
         raise ConfigurationError(
-            f"form {form.form_id}: the private key in {ENV} does not match the form's public_key.",
+            f"form {form.form_id}: no private key in {ENV} matches the form's public_key.",
             code="CONF_KEY_MISMATCH",
             hint="Use the private key generated together with this form's public_key; after a key "
-            "rotation, point to the key of the current form version.")
-    return key
+            f"rotation, make {ENV} a folder holding the current key and the earlier ones.")
+    return (current, *(k for k in keys if k is not current))
 
 
-def load_private_key_for(form: Form, settings: Settings) -> rsa.RSAPrivateKey:
-    """``load_private_key`` with the arguments in the order the flows call it."""
-    return load_private_key(settings, form)
+def load_private_key(settings: Settings, form: Form) -> rsa.RSAPrivateKey:
+    """The private key matching the form's ``public_key`` (see ``load_private_keys``)."""
+    return load_private_keys(settings, form)[0]
+
+
+def load_private_key_for(form: Form, settings: Settings) -> tuple[rsa.RSAPrivateKey, ...]:
+    """What the flows hand to ``decrypt_record``: every usable key, the current one first."""
+    return load_private_keys(settings, form)

@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
@@ -261,9 +261,13 @@ def _xml_identity(xml: bytes) -> tuple[str | None, str | None, str | None] | Non
     return _attr(root, "id"), _attr(root, "version"), instance_id
 
 
+PrivateKeys = rsa.RSAPrivateKey | Sequence[rsa.RSAPrivateKey]
+
+
 def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
-                     private_key: rsa.RSAPrivateKey) -> DecryptedSubmission:
+                     private_key: PrivateKeys) -> DecryptedSubmission:
     """Decrypt and verify one submission given its parsed manifest and its ``.enc`` files.
+    ``private_key`` may be several keys (current first, then those of earlier key pairs).
 
     Raises DecryptionError: WRONG_KEY (the AES key does not unwrap), MISSING_FILE (a listed
     file was not supplied — retry later), TAMPERED (a file does not decrypt to a well-formed
@@ -271,8 +275,15 @@ def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
     match: altered content or manifest, or an old Enketo non-ASCII bug — pitfall 11).
     """
     iid = manifest.instance_id
-    key = rsa_unwrap(private_key, manifest.encrypted_key)
-    if key is None or len(key) != 32:
+    # Several keys after a rotation (pitfall 13): an OAEP failure is cheap and clean, so try each.
+    candidates = (private_key,) if isinstance(private_key, rsa.RSAPrivateKey) else tuple(private_key)
+    key, owner = None, None
+    for candidate in candidates:
+        unwrapped = rsa_unwrap(candidate, manifest.encrypted_key)
+        if unwrapped is not None and len(unwrapped) == 32:
+            key, owner = unwrapped, candidate
+            break
+    if key is None or owner is None:
         raise _fail(WRONG_KEY, f"the submission key of form {manifest.form_id} does not unwrap "
                     "with the configured private key.",
                     "Check SUARA_FORM_PRIVATE_KEY is the key of this form's public_key (after a key "
@@ -309,7 +320,7 @@ def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
                     "its manifest.", "The encrypted file was swapped; review it in quarantine.",
                     instance_id=iid)
     version = manifest.version if manifest.version is not None else xml_version
-    digest = rsa_unwrap(private_key, manifest.signature)
+    digest = rsa_unwrap(owner, manifest.signature)
     expected = hashlib.md5(
         signature_text(manifest.form_id, version, manifest.encrypted_key, iid, md5s).encode("utf-8")
     ).digest()
@@ -323,7 +334,7 @@ def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
 
 
 def decrypt_submission(manifest_xml: bytes, files: Mapping[str, bytes],
-                       private_key: rsa.RSAPrivateKey) -> DecryptedSubmission:
+                       private_key: PrivateKeys) -> DecryptedSubmission:
     """Decrypt one submission from its manifest XML and its ``.enc`` files (name → bytes)."""
     return decrypt_manifest(read_manifest(manifest_xml), files, private_key)
 

@@ -19,9 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from suara.crypto.odk import MALFORMED, Manifest, decrypt_manifest
+from suara.crypto.odk import MALFORMED, Manifest, PrivateKeys, decrypt_manifest
 from suara.crypto.xml_to_json import submission_from_xml
 from suara.errors import DecryptionError
 from suara.forms.model import MEDIA_TYPES, Form
@@ -138,7 +136,7 @@ def _fetch(record: dict[str, Any], download: Callable[[str], bytes]) -> _Fetched
 
 
 def _finish(form: Form, record: dict[str, Any], fetched: _Fetched,
-            private_key: rsa.RSAPrivateKey) -> DecryptedRecord:
+            private_key: PrivateKeys) -> DecryptedRecord:
     """Decrypt, verify and reshape (the CPU part)."""
     plain = decrypt_manifest(fetched.manifest, fetched.files, private_key)
     answers = submission_from_xml(form, plain.xml)
@@ -161,7 +159,7 @@ def _finish(form: Form, record: dict[str, Any], fetched: _Fetched,
 
 
 def decrypt_record_full(form: Form, record: dict[str, Any], download: Callable[[str], bytes],
-                        private_key: rsa.RSAPrivateKey) -> DecryptedRecord:
+                        private_key: PrivateKeys) -> DecryptedRecord:
     """Decrypt one API record; plaintext records pass through untouched.
 
     ``download(url) -> bytes`` fetches an attachment with the Kobo token (transport errors
@@ -174,7 +172,7 @@ def decrypt_record_full(form: Form, record: dict[str, Any], download: Callable[[
 
 
 def decrypt_records(form: Form, records: list[dict[str, Any]], download: Callable[[str], bytes],
-                    private_key: rsa.RSAPrivateKey, *, workers: int = 4,
+                    private_key: PrivateKeys, *, workers: int = 4,
                     ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], DecryptionError]]]:
     """Decrypt a page: (decrypted records in page order, [(raw record, error)] for quarantine).
 
@@ -208,6 +206,6 @@ def decrypt_records(form: Form, records: list[dict[str, Any]], download: Callabl
 
 
 def decrypt_record(form: Form, record: dict[str, Any], download: Callable[[str], bytes],
-                   private_key: rsa.RSAPrivateKey) -> dict[str, Any]:
+                   private_key: PrivateKeys) -> dict[str, Any]:
     """The record in the unencrypted shape (answers + the server keys), see decrypt_record_full."""
     return decrypt_record_full(form, record, download, private_key).record

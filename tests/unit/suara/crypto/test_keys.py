@@ -14,6 +14,7 @@ from suara.crypto.keys import (
     form_public_key,
     generate_keypair,
     load_private_key,
+    load_private_key_for,
     parse_public_key,
     public_key_b64,
 )
@@ -113,3 +114,30 @@ def test_file_without_read_permission(harassment_form, tmp_path):
         assert _error(harassment_form, suara_form_private_key=locked).code == "CONF_KEY_FILE"
     finally:
         locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_key_rotation_folder_decrypts_old_and_new_submissions(harassment_form, tmp_path):
+    """After a rotation SUARA_FORM_PRIVATE_KEY is a folder: the form's current key must be in
+    it, and reports encrypted for an earlier key pair still decrypt."""
+    from suara import synth
+    from suara.crypto.pull import decrypt_record
+    from suara.sandbox.encrypted import odk_encryptor
+
+    old_pem, old_public = generate_keypair()
+    (tmp_path / "2026-05-old.pem").write_bytes(old_pem)
+    (tmp_path / "2026-11-demo.pem").write_bytes(DEMO_PRIVATE.read_bytes())
+    keys = load_private_key_for(harassment_form, load_settings(suara_form_private_key=tmp_path))
+    assert form_public_key(harassment_form).public_numbers() == keys[0].public_key().public_numbers()
+    assert len(keys) == 2
+    sub = synth.generate(harassment_form, 1, seed=2)[0]
+    for encrypt in (odk_encryptor(parse_public_key(old_public, form_id="x")), odk_encryptor()):
+        record, files, _ = encrypt(harassment_form, sub)
+        by_url = {a["download_url"]: files[a["media_file_basename"]] for a in record["_attachments"]}
+        assert decrypt_record(harassment_form, record, by_url.__getitem__, keys)["grp_setup/enum_code"] \
+            == sub["grp_setup/enum_code"]
+
+
+def test_rotation_folder_without_the_current_key(harassment_form, tmp_path):
+    assert _error(harassment_form, suara_form_private_key=tmp_path).code == "CONF_KEY_FILE"  # empty
+    (tmp_path / "old.pem").write_bytes(generate_keypair()[0])
+    assert _error(harassment_form, suara_form_private_key=tmp_path).code == "CONF_KEY_MISMATCH"
