@@ -15,7 +15,15 @@ from urllib.parse import urlencode
 
 from suara.sandbox.projects import ProjectRoutes
 from suara.sandbox.query import QueryRejected
-from suara.sandbox.store import OWNER, VALIDATION_LABELS, Asset, Store, dumps, now_iso
+from suara.sandbox.store import (
+    OWNER,
+    VALIDATION_LABELS,
+    Asset,
+    LazyRecord,
+    Store,
+    dumps,
+    now_iso,
+)
 from suara.sandbox.wire import (
     NOT_DEPLOYED,
     NOT_FOUND,
@@ -162,8 +170,8 @@ class Api(ProjectRoutes):
         if fields:
             keep = list(dict.fromkeys(["_id", *fields, "_uuid", "meta/rootUuid"]))
             parts = []
-            for row in rows:
-                rec = self.store.record(asset, row)
+            for row in rows:  # read the keys off the row: no need to render the whole record
+                rec = LazyRecord(self.store, asset, row)
                 item = {k: rec[k] for k in keep if k in rec}
                 item.setdefault("_validation_status", {})
                 parts.append(dumps(item))
