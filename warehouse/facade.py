@@ -49,6 +49,7 @@ class Warehouse:
         self._key = restricted_key
         self._fernet: Fernet | None = None
         self._policy_for = policy_for
+        self._tables: dict[str, tuple[dict, dict]] = {}  # form_id → (shapes, sa.Tables) of the last batch
 
     @classmethod
     def from_settings(cls, settings, *, policy_for: PolicyFor | None = None) -> Warehouse:
@@ -158,8 +159,10 @@ class Warehouse:
             if not shapes:
                 raise WarehouseError(f"The warehouse has no tables for form {form_id}.", code="WH_021",
                                      hint="Run `suara warehouse upgrade` first.")
-            tables = build_tables(list(shapes.values()))
-            return apply_batch(conn, form_id, shapes, tables, batch, self._cipher, utcnow())
+            cached = self._tables.get(form_id)
+            if cached is None or cached[0] != shapes:  # the registry is the truth; rebuild on change
+                cached = self._tables[form_id] = (shapes, build_tables(list(shapes.values())))
+            return apply_batch(conn, form_id, shapes, cached[1], batch, self._cipher, utcnow())
 
     def erase(self, form: Form | str, ids: Sequence[int], *, run_id: str, reason: str) -> LoadCounts:
         """Remove submissions from every zone, quarantine and manifest (e.g. deleted on the

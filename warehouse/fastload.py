@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from suara.errors import WarehouseError
 from warehouse.session import is_sqlite
@@ -81,7 +82,7 @@ def column_values(s: pd.Series, kind: str, sqlite: bool) -> list:
         values = [_time(v) for v in s.tolist()]
         return [None if v is None else v.isoformat(timespec="microseconds") for v in values] if sqlite else values
     # text, choice, choices: strings as given
-    return s.astype(object).where(s.notna(), None).tolist()
+    return s.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def frame_rows(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool, table: str) -> list[tuple]:
@@ -151,13 +152,21 @@ def upsert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
     conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
+def _in(conn: sa.Connection, column: sa.Column, values: list) -> sa.ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter instead of thousands
+    (the driver parses every distinct statement, which dominated the cost of big IN lists)."""
+    if is_sqlite(conn):
+        return column.in_(values)
+    return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+
+
 def delete_where_in(conn: sa.Connection, table: sa.Table, column: str, values: Sequence,
                     extra: sa.ColumnElement[bool] | None = None) -> int:
     """DELETE rows whose ``column`` is in ``values`` (chunked); returns the rows deleted."""
     total = 0
     values = list(values)
     for i in range(0, len(values), ID_CHUNK):
-        cond = table.c[column].in_(values[i:i + ID_CHUNK])
+        cond = _in(conn, table.c[column], values[i:i + ID_CHUNK])
         if extra is not None:
             cond = sa.and_(cond, extra)
         total += conn.execute(table.delete().where(cond)).rowcount or 0
@@ -170,7 +179,7 @@ def select_where_in(conn: sa.Connection, table: sa.Table, column: str, values: S
     found: set = set()
     values = list(values)
     for i in range(0, len(values), ID_CHUNK):
-        cond = table.c[column].in_(values[i:i + ID_CHUNK])
+        cond = _in(conn, table.c[column], values[i:i + ID_CHUNK])
         if extra is not None:
             cond = sa.and_(cond, extra)
         found.update(conn.execute(sa.select(table.c[column]).where(cond)).scalars())

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -94,16 +94,20 @@ class LoadCounts:
 
 def _flags(frame: pd.DataFrame, shape: TableShape) -> pd.DataFrame:
     """Add missing 0/1 choice columns from their select_multiple answer (NULL when unanswered)."""
-    choices_cols = [name for name, kind, _ in shape.columns if kind == "choices" and name in frame.columns]
     added = {}
-    for col in choices_cols:
-        answers = frame[col].astype(object).where(frame[col].notna(), None)
-        text = answers.fillna("").astype(str)
-        for name, kind, choice in shape.columns:
-            if kind != "flag" or name in frame.columns or choice is None or flag_name(col, choice) != name:
-                continue
-            hit = text.str.contains(rf"(?:^|\s){re.escape(choice)}(?:\s|$)", regex=True)
-            added[name] = hit.astype("Int64").where(answers.notna(), pd.NA)
+    for col in (name for name, kind, _ in shape.columns if kind == "choices" and name in frame.columns):
+        wanted = [(name, choice) for name, kind, choice in shape.columns
+                  if kind == "flag" and name not in frame.columns and choice is not None
+                  and flag_name(col, choice) == name]
+        if not wanted:
+            continue
+        # One split per answer, then set lookups: a regex per choice costs ten times more.
+        answers = [None if v is None or v is pd.NA or v != v else set(str(v).split())
+                   for v in frame[col].tolist()]
+        unanswered = np.fromiter((a is None for a in answers), dtype=bool, count=len(answers))
+        for name, choice in wanted:
+            hits = np.fromiter((a is not None and choice in a for a in answers), dtype=bool, count=len(answers))
+            added[name] = pd.arrays.IntegerArray(hits.astype("int64"), unanswered.copy())
     return frame.assign(**added) if added else frame
 
 
