@@ -264,6 +264,18 @@ def _xml_identity(xml: bytes) -> tuple[str | None, str | None, str | None] | Non
 PrivateKeys = rsa.RSAPrivateKey | Sequence[rsa.RSAPrivateKey]
 
 
+def _unwrap_submission_key(manifest: Manifest, private_key: PrivateKeys
+                           ) -> tuple[bytes | None, rsa.RSAPrivateKey | None]:
+    """(AES key, the private key that unwrapped it). After a rotation several keys are tried
+    (pitfall 13): an OAEP failure is cheap and clean."""
+    candidates = (private_key,) if isinstance(private_key, rsa.RSAPrivateKey) else tuple(private_key)
+    for candidate in candidates:
+        key = rsa_unwrap(candidate, manifest.encrypted_key)
+        if key is not None and len(key) == 32:
+            return key, candidate
+    return None, None
+
+
 def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
                      private_key: PrivateKeys) -> DecryptedSubmission:
     """Decrypt and verify one submission given its parsed manifest and its ``.enc`` files.
@@ -275,14 +287,7 @@ def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
     match: altered content or manifest, or an old Enketo non-ASCII bug — pitfall 11).
     """
     iid = manifest.instance_id
-    # Several keys after a rotation (pitfall 13): an OAEP failure is cheap and clean, so try each.
-    candidates = (private_key,) if isinstance(private_key, rsa.RSAPrivateKey) else tuple(private_key)
-    key, owner = None, None
-    for candidate in candidates:
-        unwrapped = rsa_unwrap(candidate, manifest.encrypted_key)
-        if unwrapped is not None and len(unwrapped) == 32:
-            key, owner = unwrapped, candidate
-            break
+    key, owner = _unwrap_submission_key(manifest, private_key)
     if key is None or owner is None:
         raise _fail(WRONG_KEY, f"the submission key of form {manifest.form_id} does not unwrap "
                     "with the configured private key.",
