@@ -93,8 +93,12 @@ def table_fields(form: Form, table: str) -> tuple[Field, ...]:
 
 def _strings(series: pd.Series) -> np.ndarray:
     """Object array of str/None (NaN and "" become None)."""
-    arr = series.to_numpy(dtype=object, na_value=None)
-    return np.array([None if (v is None or v == "" or v != v) else str(v) for v in arr], dtype=object)
+    arr = series.to_numpy(dtype=object, na_value=None, copy=True)
+    arr[pd.isna(arr) | (arr == "")] = None
+    # Kobo gives strings; a typed source (a test, a re-cast) may not: sample, then stringify.
+    if any(v is not None and not isinstance(v, str) for v in arr[:64]):
+        arr = np.array([None if v is None else str(v) for v in arr], dtype=object)
+    return arr
 
 
 def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray]:
@@ -116,7 +120,7 @@ def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray
 
 def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.Series, np.ndarray]:
     present = raw != None  # noqa: E711
-    in_range = np.array([v is None or ((m := _YEAR.match(v)) is not None and 1678 <= int(m.group(1)) <= 2261)
+    in_range = np.array([v is None or ((m := _YEAR.match(str(v))) is not None and 1678 <= int(m.group(1)) <= 2261)
                          for v in raw], dtype=bool)
     usable = np.where(in_range, raw, None)
     parsed = pd.to_datetime(pd.Series(usable, dtype=object), errors="coerce", utc=True, format="ISO8601")
@@ -132,12 +136,12 @@ def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.Series, np.ndarray]:
 
 
 def _cast_pattern(raw: np.ndarray, pattern: re.Pattern) -> tuple[pd.Series, np.ndarray]:
-    bad = np.array([v is not None and not pattern.match(v) for v in raw], dtype=bool)
+    bad = np.array([v is not None and not pattern.match(str(v)) for v in raw], dtype=bool)
     return pd.Series(np.where(bad, None, raw), dtype=object), bad
 
 
 def _cast_boolean(raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-    lowered = [None if v is None else v.strip().lower() for v in raw]
+    lowered = [None if v is None else str(v).strip().lower() for v in raw]
     bad = np.array([v is not None and v not in _TRUE and v not in _FALSE for v in lowered], dtype=bool)
     values = pd.array([None if v is None or b else v in _TRUE for v, b in zip(lowered, bad, strict=True)],
                       dtype="boolean")
@@ -158,7 +162,7 @@ def cast_column(kind: str, series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if kind == "boolean":
         return _cast_boolean(raw)
     if kind == "choices":  # one space between codes, as selected() and the warehouse expect
-        raw = np.array([None if v is None else " ".join(v.split()) or None for v in raw], dtype=object)
+        raw = np.array([None if v is None else " ".join(str(v).split()) or None for v in raw], dtype=object)
     return pd.Series(raw, dtype=object), np.zeros(len(raw), dtype=bool)
 
 
