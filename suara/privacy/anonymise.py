@@ -54,10 +54,10 @@ def _empty(policy: Policy, table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in sorted(cols)})
 
 
-def _known_entities(policy: Policy, frames: dict[str, pd.DataFrame]) -> dict[int, tuple[str, ...]]:
-    """Per submission, the values it gave in identifying text fields (D and O): names and
-    codes that must not reappear in its free text."""
-    known: dict[int, list[str]] = {}
+def _known_entities(policy: Policy, frames: dict[str, pd.DataFrame]) -> tuple[str, ...]:
+    """The values the batch gave in identifying text fields (D and O): names and codes that
+    must not reappear in any free text of the batch (anonymisation.md §5.3, rule 1)."""
+    known: set[str] = set()
     for table, repeat in policy.tables.items():
         df = frames.get(table)
         if df is None or not len(df):
@@ -68,17 +68,15 @@ def _known_entities(policy: Policy, frames: dict[str, pd.DataFrame]) -> dict[int
             col = df[fld.name]
             if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
                 continue
-            for i, v in zip(df["_id"], col, strict=False):
-                if isinstance(v, str) and v.strip():
-                    known.setdefault(int(i), []).append(v)
-    return {i: tuple(v) for i, v in known.items()}
+            known.update(v for v in col.dropna() if isinstance(v, str) and v.strip())
+    return tuple(sorted(known))
 
 
 class _Columns:
     """Computes each output column of one table once; both zones share the result."""
 
     def __init__(self, policy: Policy, keys: PrivacyKeys, df: pd.DataFrame,
-                 known: dict[int, tuple[str, ...]], audit: PrivacyAudit):
+                 known: tuple[str, ...], audit: PrivacyAudit):
         self.policy, self.keys, self.df, self.known, self.audit = policy, keys, df, known, audit
         self.cache: dict[tuple, pd.Series] = {}
 
@@ -105,8 +103,7 @@ class _Columns:
         if t == "keep":
             return values
         if t == "scrub":
-            known = self.df["_id"].map(lambda i: self.known.get(int(i), ())) if self.known else None
-            result = scrub_series(values, known)
+            result = scrub_series(values, shared=self.known)
             self.audit.add_hits(c.name, result.hits)
             return result.values
         if t in ("hmac", "pseudonym"):

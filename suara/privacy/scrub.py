@@ -196,17 +196,24 @@ def _replace(m: re.Match, hits: Counter) -> str:
     return text
 
 
-def scrub_text(text: str, hits: Counter | None = None, known: Iterable[str] = ()) -> str:
+def scrub_text(text: str, hits: Counter | None = None, known: Iterable[str] = (),
+               shared: re.Pattern | None = None) -> str:
     """Scrub one answer. ``known`` holds names (or other values) the same submission gave
-    elsewhere; they are removed wherever they appear, whole or by their words."""
+    elsewhere; ``shared`` is a compiled :func:`known_pattern` for the whole batch. Both are
+    removed wherever they appear, whole or by their words."""
     hits = Counter() if hits is None else hits
     text = normalise_text(text)
-    pattern = _known_pattern(tuple(sorted({k for k in known if k})))
-    if pattern is not None:
-        text, n = pattern.subn("[NAME]", text)
-        if n:
-            hits["NAME"] += n
+    for pattern in (shared, known_pattern(known)):
+        if pattern is not None:
+            text, n = pattern.subn("[NAME]", text)
+            if n:
+                hits["NAME"] += n
     return _PATTERN.sub(lambda m: _replace(m, hits), text)
+
+
+def known_pattern(values: Iterable[str]) -> re.Pattern | None:
+    """One pattern for known names and codes (and their words of three letters or more)."""
+    return _known_pattern(tuple(sorted({str(v) for v in values if v})))
 
 
 @lru_cache(maxsize=4096)
@@ -223,18 +230,19 @@ def _known_pattern(known: tuple[str, ...]) -> re.Pattern | None:
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
 
 
-def scrub_series(values: pd.Series, known: pd.Series | None = None) -> ScrubResult:
+def scrub_series(values: pd.Series, known: pd.Series | None = None,
+                 shared: Iterable[str] = ()) -> ScrubResult:
     """Scrub a text column. ``known`` (same index) holds, per row, an iterable of values the
-    submission gave in identifying fields. Missing stays missing."""
+    submission gave in identifying fields; ``shared`` holds such values for every row (the
+    whole batch's). Missing stays missing."""
     hits: Counter = Counter()
     out = values.astype("object").copy()
     present = values.notna()
-    if known is None:
-        out[present] = [scrub_text(str(v), hits) for v in values[present]]
-    else:
-        out[present] = [
-            scrub_text(str(v), hits, known.get(i) or ()) for i, v in values[present].items()
-        ]
+    batch = known_pattern(shared)
+    out[present] = [
+        scrub_text(str(v), hits, (known.get(i) or ()) if known is not None else (), batch)
+        for i, v in values[present].items()
+    ]
     return ScrubResult(out.where(present, pd.NA), hits)
 
 

@@ -101,3 +101,13 @@ def test_prior_release_lets_a_small_batch_through(keys):
     joined = anonymise(form, batch, keys, prior=prior)
     # 3 earlier rows (id 1 is being replaced by this batch) + 2 new = 5.
     assert sorted(joined.analytics["tform"]["_id"]) == [1, 2]
+
+
+def test_a_name_given_in_one_submission_is_scrubbed_from_every_answer_of_the_batch(form, keys):
+    frames = typed_frames()
+    frames["tform"]["fu_code"] = [None] * 6
+    frames["tform"].loc[0, "fu_code"] = "Wulandari Putri"
+    frames["tform"].loc[3, "story"] = "ketemu wulandari kemarin di kantin"
+    release = anonymise(form, frames, keys)
+    story = release.analytics["tform"].set_index("_id").loc[4, "story"]
+    assert story == "ketemu [NAME] kemarin di kantin"
