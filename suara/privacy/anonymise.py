@@ -63,7 +63,8 @@ def _known_entities(policy: Policy, frames: dict[str, pd.DataFrame]) -> tuple[st
         if df is None or not len(df):
             continue
         for fld in policy.form.value_fields(repeat):
-            if fld.effective_class not in ("D", "O") or fld.name not in df.columns:
+            # Free text only: choice codes ("employer", "F001") are not names.
+            if fld.effective_class not in ("D", "O") or fld.is_select or fld.name not in df.columns:
                 continue
             col = df[fld.name]
             if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):

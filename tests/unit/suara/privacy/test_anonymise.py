@@ -111,3 +111,11 @@ def test_a_name_given_in_one_submission_is_scrubbed_from_every_answer_of_the_bat
     release = anonymise(form, frames, keys)
     story = release.analytics["tform"].set_index("_id").loc[4, "story"]
     assert story == "ketemu [NAME] kemarin di kantin"
+
+
+def test_choice_codes_of_organisation_fields_are_not_treated_as_names(form, keys):
+    frames = typed_frames()
+    frames["tform"]["factory"] = "employer"
+    frames["tform"].loc[1, "story"] = "the employer paid late"
+    release = anonymise(form, frames, keys)
+    assert release.analytics["tform"].set_index("_id").loc[2, "story"] == "the employer paid late"
