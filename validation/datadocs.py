@@ -93,7 +93,10 @@ def _aggregate(results: Iterable[ValidationResult]) -> dict[str, dict]:
 
 
 def build_data_docs(results: Iterable[ValidationResult] | ValidationResult, out_dir: Path | str) -> Path:
-    """Write ``index.html`` and ``<form_id>.html`` into ``out_dir``; returns the index path."""
+    """Write ``index.html`` and ``<form_id>.html`` into ``out_dir``; returns the index path.
+
+    Pass every page's result of a run (``result.without_rows()`` is enough): counts of the same
+    form, table, version and expectation are added up."""
     if isinstance(results, ValidationResult):
         results = [results]
     out = Path(out_dir)

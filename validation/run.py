@@ -57,6 +57,11 @@ class ValidationResult:
     def quarantined_ids(self) -> set[int]:
         return {q._id for q in self.quarantined}
 
+    def without_rows(self) -> ValidationResult:
+        """The same result without the valid frames: what a flow keeps per page to build Data
+        Docs at the end of a run, so memory stays bounded by the page, not the run."""
+        return ValidationResult(self.form_id, {}, self.quarantined, self.outcomes, self.submissions)
+
     def summary(self) -> dict:
         """Counts only (PII-safe): per reason code and per (table, field, code)."""
         by_code: dict[str, int] = defaultdict(int)

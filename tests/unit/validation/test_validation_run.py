@@ -149,3 +149,18 @@ def test_validate__empty_batch__nothing_held():
     result = validate_batch(versions, norm)
     assert result.quarantined == [] and result.submissions == 0
     assert all(isinstance(f, pd.DataFrame) for f in result.valid.values())
+
+
+def test_data_docs__pages_of_a_run__counts_added_up(tmp_path):
+    from validation.datadocs import build_data_docs
+
+    first = run(good(1), good(2, consent="maybe")).without_rows()
+    second = run(good(3), good(4, consent="maybe"), good(5, consent="maybe")).without_rows()
+    assert first.valid == {}
+    index = build_data_docs([first, second], tmp_path)
+    page = (tmp_path / "tiny.html").read_text(encoding="utf-8")
+    assert index.exists()
+    # 5 submissions, 3 held for VAL_CHOICE on consent: the row shows 5 checked, 3 failing.
+    assert ">5</b>" in page and ">3</b>" in page
+    row = next(r for r in page.split("<tr>") if "code from list &#39;yn&#39;" in r and "consent" in r)
+    assert ">5</td>" in row and ">3</td>" in row
