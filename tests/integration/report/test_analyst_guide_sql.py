@@ -20,8 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from suara.indicators import compute_all, indicators_for
-from tests.conftest import PG_ADMIN_URL, REPO, postgres_enabled
+from tests.conftest import REPO
 from tests.integration.report import demo_warehouse
+from tests.integration.warehouse.conftest import fresh_pg_database
 from tests.unit.suara.report.report_data import real_forms
 
 pytestmark = pytest.mark.integration
@@ -164,33 +165,26 @@ def test_python_example_runs(sqlite_files, monkeypatch, capsys):
 
 
 @pytest.fixture(scope="module")
-def pg_database():
-    if not postgres_enabled():
-        pytest.skip("PostgreSQL tests run when CI or SUARA_TEST_POSTGRES is set")
-    name = f"suara_guide_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+def pg_database(request):
+    """A fresh database holding the demo warehouse, plus two login roles made as the guide
+    says: one a member of suara_analyst (by the guide's own admin block), one of suara_viewer."""
     roles = {"analyst": f"analyst_{uuid.uuid4().hex[:8]}", "viewer": f"viewer_{uuid.uuid4().hex[:8]}"}
-    try:
-        demo_warehouse.build(url).close()
+    with fresh_pg_database(request) as url:
         owner = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with owner.connect() as c:
-            (_, admin_block), = [(t, b) for t, b in sql_blocks("postgresql") if "admin" in t]
-            for s in statements(admin_block.replace("alice", roles["analyst"])):
-                c.execute(sa.text(s))
-            c.execute(sa.text(f"CREATE ROLE {roles['viewer']} LOGIN"))
-            c.execute(sa.text(f"GRANT suara_viewer TO {roles['viewer']}"))
-        owner.dispose()
-        yield url, roles
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-            for role in roles.values():
-                c.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
-        admin.dispose()
+        try:
+            demo_warehouse.build(url).close()
+            with owner.connect() as c:
+                (admin_block,) = [b for t, b in sql_blocks("postgresql") if "admin" in t]
+                for s in statements(admin_block.replace("alice", roles["analyst"])):
+                    c.execute(sa.text(s))
+                c.execute(sa.text(f"CREATE ROLE {roles['viewer']} LOGIN"))
+                c.execute(sa.text(f"GRANT suara_viewer TO {roles['viewer']}"))
+            yield url, roles
+        finally:
+            with owner.connect() as c:  # roles are cluster-wide: drop them with the database
+                for role in roles.values():
+                    c.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+            owner.dispose()
 
 
 def as_role(url: str, role: str) -> sa.Engine:
