@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +28,7 @@ from warehouse.migrate import current_revision, ensure_schemas, head_revision, u
 from warehouse.plan import SchemaPlan, apply_form_steps, form_steps, registry
 from warehouse.roles import grant_roles
 from warehouse.runs import RunRecord
-from warehouse.session import create_engine, is_sqlite, writer
+from warehouse.session import ANALYTICS, create_engine, is_sqlite, writer
 from warehouse.tables import build_tables, load_shapes
 
 log = logging.getLogger(__name__)
@@ -215,6 +217,21 @@ class Warehouse:
             return qmod.reason_counts(conn, form_id, run_id)
 
     # -- inspection -------------------------------------------------------------------------
+
+    def export_analytics(self, path: str | Path) -> Path:
+        """A self-contained copy of the analytics zone (SQLite), safe to hand to an analyst:
+        one file, no WAL beside it, nothing from the other zones."""
+        if not is_sqlite(self.engine):
+            raise WarehouseError("export_analytics copies the SQLite analytics file.", code="WH_060",
+                                 hint="On PostgreSQL, grant the analyst the suara_analyst role instead.")
+        target = Path(path)
+        if target.exists():
+            raise WarehouseError(f"{target} already exists; nothing was written.", code="WH_061",
+                                 hint="Choose a new file name.")
+        with self.engine.connect() as conn, sqlite3.connect(target) as out:
+            conn.connection.driver_connection.backup(out, name=ANALYTICS)
+            out.execute("PRAGMA journal_mode=DELETE")
+        return target
 
     def table_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -52,6 +52,11 @@ def test_upgrade__sqlite__analytics_file_holds_analytics_only(tmp_path, forms_di
     assert tables == {FORM_ID, f"{FORM_ID}__kids", "choice_labels", "data_dictionary", "column_map"}
     assert "harassed_n" not in columns and "visit_date" not in columns
     assert {"issues", "issues__wage", "issues__hours"} <= columns
+    with Warehouse(url) as wh:
+        copy = wh.export_analytics(tmp_path / "for-analyst.db")
+    with sqlite3.connect(copy) as db:
+        assert {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == tables
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     with sqlite3.connect(files["restricted"]) as db:
         restricted = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"manifest", "watermarks", "quarantine", "alembic_version", FORM_ID} <= restricted
