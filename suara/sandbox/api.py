@@ -13,17 +13,10 @@ import json
 import re
 from urllib.parse import urlencode
 
+from suara.sandbox.assets import OWNER, VALIDATION_LABELS, Asset, dumps, now_iso
 from suara.sandbox.projects import ProjectRoutes
 from suara.sandbox.query import QueryRejected
-from suara.sandbox.store import (
-    OWNER,
-    VALIDATION_LABELS,
-    Asset,
-    LazyRecord,
-    Store,
-    dumps,
-    now_iso,
-)
+from suara.sandbox.store import LazyRecord, Store
 from suara.sandbox.wire import (
     NOT_DEPLOYED,
     NOT_FOUND,

@@ -14,7 +14,7 @@ from pathlib import Path
 from suara.errors import FormDefinitionError
 from suara.forms.model import parse_form
 from suara.forms.sheets import read_markdown, read_xlsx
-from suara.sandbox.store import OWNER, Asset, now_iso
+from suara.sandbox.assets import OWNER, Asset, now_iso
 from suara.sandbox.wire import (
     NOT_DEPLOYED,
     NOT_FOUND,

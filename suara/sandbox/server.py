@@ -21,8 +21,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from suara.forms.model import Form
 from suara.sandbox.api import Api
+from suara.sandbox.assets import Asset
 from suara.sandbox.faults import FAULT_KINDS, FaultPlan, error_response
-from suara.sandbox.store import Asset, Encryptor, Store
+from suara.sandbox.store import Encryptor, Store
 from suara.sandbox.wire import (
     Request,
     Response,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from suara.sandbox.store import dumps
+from suara.sandbox.assets import dumps
 
 
 @dataclass
