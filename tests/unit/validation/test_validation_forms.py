@@ -89,3 +89,35 @@ def test_real_form__repeat_count_mismatch__held(forms):
     result = validate_batch({form.version: form}, norm)
     held = {q._id: {(r.code, r.field) for r in q.reasons} for q in result.quarantined}
     assert held == {broken["_id"]: {("VAL_CROSS_FIELD", "tr")}}
+
+
+CROSS = {  # a calculated total that disagrees with its parts, per form
+    "ilo_rights_baseline": ("eligible", "VAL_CROSS_FIELD"),
+    "ilo_vh_reporting": ("go", "VAL_CROSS_FIELD"),
+    "ilo_org_assessment": ("mem_total", "VAL_CROSS_FIELD"),
+}
+
+
+@pytest.mark.parametrize("form_id", sorted(CROSS))
+def test_real_form__type_duplicate_and_cross_field_defects(forms, form_id):
+    form = forms[form_id]
+    clean = [s.submission for s in generate_labelled(form, 60, seed=4)]
+    integer_path = next(f.path for f in form.value_fields() if f.type == "integer" or
+                        (f.type == "calculate" and f.name == CROSS[form_id][0]))
+    typed = next(s for s in clean if integer_path in s)
+    cross_field, code = CROSS[form_id]
+    # A respondent who went through the whole form (gate = 1), so every part is answered.
+    cross = next(s for s in clean if s is not typed and s.get(form.field(cross_field).path) not in (None, "", "0"))
+    dup_a, dup_b = [s for s in clean if s is not typed and s is not cross][:2]
+    bad_type = dict(typed, **{integer_path: "twelve"})
+    value = cross[form.field(cross_field).path]
+    bad_cross = dict(cross, **{form.field(cross_field).path: str(int(float(value)) + 1)})
+    dup = dict(dup_b, _uuid=dup_a["_uuid"])
+    subs = [bad_type if s is typed else bad_cross if s is cross else dup if s is dup_b else s for s in clean]
+    norm = normalise({form.version: form}, form, subs, version_map={version_uid(form): form.version})
+    result = validate_batch({form.version: form}, norm)
+    held = {q._id: {(r.code, r.field) for r in q.reasons} for q in result.quarantined}
+    assert ("VAL_TYPE", form.field_at(integer_path).name) in held[typed["_id"]]
+    assert (code, cross_field) in held[cross["_id"]]
+    assert ("VAL_DUPLICATE_ID", "_uuid") in held[dup_a["_id"]] and ("VAL_DUPLICATE_ID", "_uuid") in held[dup["_id"]]
+    assert set(held) == {typed["_id"], cross["_id"], dup_a["_id"], dup["_id"]}
