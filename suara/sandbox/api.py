@@ -13,7 +13,7 @@ import json
 import re
 from urllib.parse import urlencode
 
-from suara.sandbox.assets import OWNER, VALIDATION_LABELS, Asset, dumps, now_iso
+from suara.sandbox.assets import OWNER, VALIDATION_LABELS, Asset, Row, dumps, now_iso
 from suara.sandbox.projects import ProjectRoutes
 from suara.sandbox.query import QueryRejected
 from suara.sandbox.store import LazyRecord, Store
@@ -93,6 +93,13 @@ class Api(ProjectRoutes):
         if asset.deployed_version is None:
             return json_response(400, NOT_DEPLOYED)
         return asset
+
+    def _data_row(self, req: Request, uid: str, sid: str) -> tuple[Asset, Row] | Response:
+        asset = self._data_asset(req, uid)
+        if isinstance(asset, Response):
+            return asset
+        row = self.store.get(asset, sid)
+        return json_response(404, NOT_FOUND) if row is None else (asset, row)
 
     @staticmethod
     def _not_allowed(method: str) -> Response:
@@ -175,12 +182,10 @@ class Api(ProjectRoutes):
         return Response(200, head + b",".join(parts) + b"]}", {"Content-Type": "application/json"})
 
     def data_detail(self, req: Request, uid: str, sid: str) -> Response:
-        asset = self._data_asset(req, uid)
-        if isinstance(asset, Response):
-            return asset
-        row = self.store.get(asset, sid)
-        if row is None:
-            return json_response(404, NOT_FOUND)
+        found = self._data_row(req, uid, sid)
+        if isinstance(found, Response):
+            return found
+        asset, row = found
         if req.method == "DELETE":
             self.store.delete(asset, [row.id])
             return Response(204)
@@ -193,7 +198,8 @@ class Api(ProjectRoutes):
                             {"Content-Type": "application/xml"})
         return Response(200, self.store.render(asset, row), {"Content-Type": "application/json"})
 
-    def data_bulk(self, req: Request, uid: str) -> Response:
+    def _bulk(self, req: Request, uid: str) -> tuple[Asset, dict, list] | Response:
+        """The asset and ``payload`` of a bulk request (``{"payload": {"submission_ids"…}}``)."""
         asset = self._data_asset(req, uid)
         if isinstance(asset, Response):
             return asset
@@ -201,8 +207,17 @@ class Api(ProjectRoutes):
         if isinstance(body, Response):
             return body
         payload = body.get("payload") or {}
-        ids = payload.get("submission_ids") or []
-        if not ids or any(self.store.get(asset, str(i)) is None for i in ids):
+        return asset, payload, payload.get("submission_ids") or []
+
+    def _all_known(self, asset: Asset, ids: list) -> bool:
+        return bool(ids) and all(self.store.get(asset, str(i)) is not None for i in ids)
+
+    def data_bulk(self, req: Request, uid: str) -> Response:
+        bulk = self._bulk(req, uid)
+        if isinstance(bulk, Response):
+            return bulk
+        asset, payload, ids = bulk
+        if not self._all_known(asset, ids):
             return json_response(400, {"detail": "One or more submission ids are invalid"})
         if req.method == "DELETE":
             n = self.store.delete(asset, [int(i) for i in ids])
@@ -218,12 +233,10 @@ class Api(ProjectRoutes):
                                    "failures": 0, "results": results})
 
     def validation(self, req: Request, uid: str, sid: str) -> Response:
-        asset = self._data_asset(req, uid)
-        if isinstance(asset, Response):
-            return asset
-        row = self.store.get(asset, sid)
-        if row is None:
-            return json_response(404, NOT_FOUND)
+        found = self._data_row(req, uid, sid)
+        if isinstance(found, Response):
+            return found
+        asset, row = found
         if req.method == "GET":
             return json_response(200, row.vs)
         if req.method == "DELETE":
@@ -239,30 +252,24 @@ class Api(ProjectRoutes):
         return json_response(200, self.store.set_validation(asset, row.id, status))
 
     def validation_bulk(self, req: Request, uid: str) -> Response:
-        asset = self._data_asset(req, uid)
-        if isinstance(asset, Response):
-            return asset
-        body = self._payload(req)
-        if isinstance(body, Response):
-            return body
-        payload = body.get("payload") or {}
-        ids = payload.get("submission_ids") or []
+        bulk = self._bulk(req, uid)
+        if isinstance(bulk, Response):
+            return bulk
+        asset, payload, ids = bulk
         status = None if req.method == "DELETE" else payload.get("validation_status.uid")
         if req.method not in ("PATCH", "DELETE") or (status is not None and status not in VALIDATION_LABELS):
             return json_response(400, {"detail": "Invalid validation status"})
-        if not ids or any(self.store.get(asset, str(i)) is None for i in ids):
+        if not self._all_known(asset, ids):
             return json_response(400, {"detail": "One or more submission ids are invalid"})
         for i in ids:
             self.store.set_validation(asset, int(i), status)
         return json_response(200, {"detail": f"{len(ids)} submissions have been updated"})
 
     def attachment(self, req: Request, uid: str, sid: str, att: str) -> Response:
-        asset = self._data_asset(req, uid)
-        if isinstance(asset, Response):
-            return asset
-        row = self.store.get(asset, sid)
-        if row is None:
-            return json_response(404, NOT_FOUND)
+        found = self._data_row(req, uid, sid)
+        if isinstance(found, Response):
+            return found
+        asset, row = found
         entries = (row.record if row.record is not None else asset.templates[row.tpl].record)
         for entry in entries.get("_attachments") or []:
             if entry.get("uid") == att and not entry.get("is_deleted"):
