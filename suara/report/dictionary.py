@@ -52,6 +52,14 @@ TREATMENTS = {
     "band_year": ("Year released as a band", "Tahun dirilis sebagai rentang"),
 }
 
+# Columns whose question text the forms cannot give: system columns and metadata fields.
+SYSTEM_TEXT = {
+    "_form_version": ("Form version the submission was collected with", "Versi formulir saat kiriman dikumpulkan"),
+    "_submission_month": ("Month the submission reached the server (YYYY-MM)",
+                          "Bulan kiriman diterima server (YYYY-MM)"),
+}
+FLAG_CHOICES = {"1": ("chosen", "dipilih"), "0": ("not chosen", "tidak dipilih")}
+
 HEADER = ["form_id", "table_name", "column_name", "type", "question_en", "question_id", "choices",
           "privacy_treatment", "form_versions", "xlsform_path", "in_analytics", "withheld_because_en",
           "withheld_because_id"]
@@ -98,6 +106,17 @@ def _field_of(form: Form, row: Mapping[str, Any]):
     return form.field(name) if form.has_field(name) else None
 
 
+def _texts(row: Mapping[str, Any]) -> tuple[str, str]:
+    en, id_ = row.get("question_en") or "", row.get("question_id") or ""
+    if en or id_:
+        return en, id_
+    if row["column_name"] in SYSTEM_TEXT:
+        return SYSTEM_TEXT[row["column_name"]]
+    source = row.get("xlsform_path") or ""
+    # Metadata fields (today, start, end) have no label: say where the column comes from.
+    return (f"From the form's {source} field", f"Dari isian {source} formulir") if source else ("", "")
+
+
 def analytics_columns(forms_versions: Mapping[str, Mapping[str, Form]], catalogue: Catalogue) -> list[DictionaryColumn]:
     """One entry per analytics column over all versions; texts from the newest version."""
     out: dict[tuple[str, str, str], DictionaryColumn] = {}
@@ -113,13 +132,15 @@ def analytics_columns(forms_versions: Mapping[str, Mapping[str, Form]], catalogu
             version = r["form_version"]
             c = out.get(key) or DictionaryColumn(form_id, r["table_name"], r["column_name"], "", "", "", "", "")
             c.type, c.treatment, c.xlsform_path = r["type"], r.get("privacy_treatment") or "", r.get("xlsform_path") or ""
-            c.question_en, c.question_id = r.get("question_en") or "", r.get("question_id") or ""
+            c.question_en, c.question_id = _texts(r)
             if version not in c.versions:
                 c.versions.append(version)
             form = versions.get(version)
             fld = _field_of(form, r) if form is not None and r["type"] in ("choice", "choices") else None
             if fld is not None and fld.list_name:
                 c.choices.update(labels.get((version, fld.list_name), {}))
+            elif c.type == "flag":
+                c.choices = dict(FLAG_CHOICES)
             out[key] = c
     return list(out.values())
 
@@ -167,8 +188,9 @@ def withheld_fields(forms_versions: Mapping[str, Mapping[str, Form]]) -> list[Wi
                 treatment = "dropped" if plan.dropped else "restricted: " + ", ".join(zones)
                 en, id_ = _why_withheld(form, plan, derived_from)
                 w = out.get((form_id, name)) or WithheldField(form_id, name, "", "", treatment, en, id_)
-                w.question_en = label_text(plan.field.labels, "en")
-                w.question_id = label_text(plan.field.labels, "id")
+                kind = plan.field.type  # metadata and calculated fields have no question text
+                w.question_en = label_text(plan.field.labels, "en") or f"({kind} field, no question text)"
+                w.question_id = label_text(plan.field.labels, "id") or f"(isian {kind}, tanpa teks pertanyaan)"
                 w.treatment, w.because_en, w.because_id = treatment, en, id_
                 w.versions.append(version)
                 out[(form_id, name)] = w

@@ -131,3 +131,12 @@ def test_html_has_every_column_both_languages_and_the_withheld_section(written):
     assert "Masalah di tempat kerja" in html and "Problems at work" in html
     assert 'id="withheld"' in html
     assert "Don&#39;t know" in html  # labels are escaped, never raw HTML
+
+
+def test_every_analytics_column_is_described_in_both_languages(written):
+    _, rows = written
+    for r in rows:
+        assert r["question_en"] and r["question_id"], (r["table_name"], r["column_name"])
+    cols = _analytics(rows)
+    assert cols[("dict_demo", "issues__wage")]["choices"] == "1 = chosen / dipilih; 0 = not chosen / tidak dipilih"
+    assert "version" in cols[("dict_demo", "_form_version")]["question_en"]
