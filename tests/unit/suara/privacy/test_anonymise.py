@@ -30,6 +30,7 @@ def test_no_raw_identifier_reaches_any_zone(form, keys):
     text = all_text(release.analytics) + all_text(release.restricted)
     for secret in RAW_SECRETS:
         assert secret not in text, secret
+    assert keys.master.decode() not in text + json.dumps(release.audit.record())
     assert "[PHONE]" in text and "[NAME]" in text
 
 
