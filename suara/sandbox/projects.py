@@ -32,7 +32,7 @@ _LIST_FIELDS = {"asset_type", "uid", "name", "owner__username", "_deployment_sta
 class ProjectRoutes:
     # -- assets -------------------------------------------------------------------------------
 
-    def asset_json(self, a: Asset, *, detail: bool = False) -> dict:
+    def asset_json(self, a: Asset, *, detail: bool = False, can_view_data: bool = True) -> dict:
         base = self.store.base_url
         url = f"{base}/api/v2/assets/{a.uid}/"
         form = a.deployed_form or a.form
@@ -47,7 +47,9 @@ class ProjectRoutes:
             "name": a.name, "asset_type": a.asset_type, "version_id": a.latest.uid,
             "has_deployment": deployed, "deployed_version_id": a.deployed_version,
             "deployment__active": a.active if deployed else False,
-            "deployment__submission_count": a.submission_count if deployed else 0,
+            # a counter kept on the form; null for accounts without view_submissions
+            "deployment__submission_count": (a.submission_count if deployed else 0)
+            if can_view_data else None,
             "deployment__last_submission_time": a.last_submission_time,
             "deployment__encrypted": deployed and bool(form.settings.get("public_key")
                                                        and form.settings.get("submission_url")),
@@ -97,10 +99,11 @@ class ProjectRoutes:
             test = _asset_filter(q)
             if isinstance(test, Response):
                 return test
-            assets = [a for a in assets if test(self.asset_json(a))]
+            assets = [a for a in assets if test(self.asset_json(a, can_view_data=req.can_view_data))]
         nxt, prev = self._links(req, start, limit, len(assets))
         return json_response(200, {"count": len(assets), "next": nxt, "previous": prev,
-                                   "results": [self.asset_json(a) for a in assets[start:start + limit]]})
+                                   "results": [self.asset_json(a, can_view_data=req.can_view_data)
+                                               for a in assets[start:start + limit]]})
 
     def asset_detail(self, req: Request, uid: str) -> Response:
         asset = self._asset(req, uid, nested=False)
@@ -108,7 +111,8 @@ class ProjectRoutes:
             return asset
         if req.method != "GET":
             return self._not_allowed(req.method)
-        return json_response(200, self.asset_json(asset, detail=True))
+        return json_response(200, self.asset_json(asset, detail=True,
+                                                  can_view_data=req.can_view_data))
 
     def versions(self, req: Request, uid: str) -> Response:
         asset = self._asset(req, uid)

@@ -50,10 +50,24 @@ def test_auth__view_only_token__403_on_data(kobo, sandbox):
     """Should give a token without view_submissions the project but 403 on its data (A1)."""
     sandbox.add_token("f" * 40)
     headers = {"Authorization": "Token " + "f" * 40}
-    assert requests.get(f"{kobo.base}/api/v2/assets/", headers=headers).json()["count"] == 1
+    listing = requests.get(f"{kobo.base}/api/v2/assets/", headers=headers).json()
+    assert listing["count"] == 1 and listing["results"][0]["deployment__submission_count"] is None
     r = requests.get(kobo.data_url, headers=headers)
     assert r.status_code == 403
     assert r.json() == {"detail": "You do not have permission to perform this action."}
+
+
+@pytest.mark.parametrize(("q", "status", "count"), [
+    ("asset_type:survey", 200, 1), ("asset_type:block", 200, 0),
+    ("asset_type:survey AND _deployment_status:deployed", 200, 1),
+    ("name__icontains:SANDBOX", 200, 1), ("colour:red", 400, None), ("ab", 400, None),
+])
+def test_asset_list__q_filter(kobo, q, status, count):
+    """Should filter the project list with KPI's q= terms and refuse unknown fields."""
+    r = kobo.get(f"{kobo.base}/api/v2/assets/", params={"q": q})
+    assert r.status_code == status
+    if count is not None:
+        assert r.json()["count"] == count
 
 
 def test_faults__sequence__each_kind_as_kpi_serves_it(kobo, sandbox):
