@@ -86,6 +86,9 @@ def version_uid(form: Form) -> str:
     return stable_uid("v", form.form_id, form.version)
 
 
+_deployed_version_uid = version_uid  # generate() has a parameter of the same name
+
+
 def formhub_uuid(form: Form) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"suara:{form.form_id}").hex
 
@@ -105,7 +108,7 @@ def generate_labelled(form: Form, n: int, *, seed: int = 0, edge_share: float = 
     unknown = set(edge_kinds) - set(EDGE_KINDS)
     if unknown:
         raise ValueError(f"unknown edge kinds {sorted(unknown)}; use the EDGE_* constants")
-    gen = _Generator(form, seed, version_uid or globals()["version_uid"](form))
+    gen = _Generator(form, seed, version_uid or _deployed_version_uid(form))
     picker = random.Random(f"{seed}:edges")
     out, turn = [], 0
     for i in range(n):
