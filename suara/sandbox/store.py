@@ -306,6 +306,9 @@ class Store:
         new ``_uuid``/``meta/instanceID``; ``meta/deprecatedID`` = the previous instanceID."""
         with self.lock:
             row = self.row(asset, _id)
+            if row.record is not None and "base64EncryptedKey" in row.record:
+                raise ValueError(f"submission {_id} is encrypted: Kobo cannot edit it "
+                                 "(encryption.md §4); add a new submission instead")
             old = self.record(asset, row)
             new_uuid = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
             out: dict = {}
