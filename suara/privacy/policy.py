@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from suara.errors import FormDefinitionError
-from suara.forms.model import Field, Form, Group
+from suara.forms.model import Field, Form
+from suara.normalise import table_name
 from suara.privacy.rules import (
     DATE_TYPES,
     NEVER_PASS_TYPES,
@@ -114,7 +115,7 @@ class Policy:
         """Table name → repeat path (None for the submission table)."""
         out: dict[str, str | None] = {self.form.form_id: None}
         for g in self.form.repeats:
-            out[table_name(self.form, g)] = g.path
+            out[table_name(self.form.form_id, g.path)] = g.path
         return out
 
     def columns(self, table: str, zone: str | None = None) -> list[OutputColumn]:
@@ -283,10 +284,6 @@ def _duration_pair(form: Form) -> tuple[str, str] | None:
     if start is None and len(declared) == 2:
         start, end = declared[0].name, declared[1].name
     return (start, end) if start and end else None
-
-
-def table_name(form: Form, repeat: Group | None) -> str:
-    return form.form_id if repeat is None else f"{form.form_id}__{repeat.name}"
 
 
 _CACHE: dict[int, Policy] = {}
