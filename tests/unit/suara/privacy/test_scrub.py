@@ -73,6 +73,7 @@ def test_redteam_corpus_has_no_survivors(capsys):
     assert planted >= 2000 and len(formats) >= 10 and len(corpus) >= 1000
     survivors: Counter = Counter()
     per_type: Counter = Counter()
+    leaked_type: Counter = Counter()
     names_total = names_caught = 0
     for p in corpus:
         out = scrub_text(p.text)
@@ -82,6 +83,7 @@ def test_redteam_corpus_has_no_survivors(capsys):
             marker, _, value = secret.partition(":")
             leaked = value in out if value else (secret in digits)
             survivors[fmt] += leaked
+            leaked_type[kind] += leaked
         # The sentences around identifiers carry no digits: any digit left is a leak.
         if digits:
             survivors["digits left"] += 1
@@ -91,8 +93,9 @@ def test_redteam_corpus_has_no_survivors(capsys):
     recall_names = names_caught / names_total
     with capsys.disabled():
         print(f"\nred team: {planted} identifiers in {len(formats)} formats, "
-              f"{len(corpus)} answers; survivors {sum(survivors.values())}; "
-              f"per type {dict(per_type)}; honorific-name recall {recall_names:.1%}")
+              f"{len(corpus)} answers; survivors {sum(survivors.values())}; honorific-name "
+              f"recall {recall_names:.1%}; recall per type: "
+              + ", ".join(f"{k} {1 - leaked_type[k] / n:.0%} of {n}" for k, n in sorted(per_type.items())))
     assert sum(survivors.values()) == 0, {k: v for k, v in survivors.items() if v}
     assert recall_names >= 0.95
 
