@@ -148,7 +148,8 @@ def classify_digits(digits: str, context: str = "") -> str | None:
 def _context_type(keyword: str, value: str) -> str:
     k = keyword.lower()
     digits = re.sub(r"\D", "", value)
-    if k.startswith(("nik", "ktp", "kk")) and len(digits) == 16:
+    words = re.findall(r"[a-z]+", k)
+    if {"nik", "ktp", "kk"} & set(words) and len(digits) == 16:
         return "NIK"
     if k.startswith("npwp"):
         return "NPWP"

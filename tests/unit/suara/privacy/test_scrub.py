@@ -29,6 +29,10 @@ from tests.unit.suara.privacy.redteam import FORMATS, clean_corpus, planted_corp
         ("surel budi.s@gmail.com", "[EMAIL]"),
         ("no. karyawan GT12345", "[ID]"),
         ("wa.me/6281234567890", "[PHONE]"),
+        ("nomor KTP: 32.01.01.120590.0001", "[NIK]"),
+        ("Telp. (022) 7301234", "[PHONE]"),
+        ("SITI.AMINAH @ GMAIL . COM", "[EMAIL]"),
+        ("BPJS Kes 000 1234 5678 90", "[BPJS]"),
         ("nol delapan satu dua tiga empat lima enam tujuh", "[PHONE]"),
     ],
 )
