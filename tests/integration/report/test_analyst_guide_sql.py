@@ -11,7 +11,9 @@ administrator block.
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -152,6 +154,19 @@ def test_the_analytics_file_holds_only_the_tables_the_guide_lists(sqlite_files):
     listed = set(console.split(".tables", 1)[1].split())
     present = set(sqlite_frames(sqlite_files / "data" / "suara.db"))
     assert present == listed
+
+
+def test_handover_copy_is_one_plain_file_with_the_analytics_tables(sqlite_files, tmp_path):
+    if shutil.which("sqlite3") is None:
+        pytest.skip("the sqlite3 shell is not installed (apt-get install sqlite3)")
+    (_, script), = [(t, b) for t, b in blocks("sh") if "handover" in t]
+    work = tmp_path / "server"
+    shutil.copytree(sqlite_files / "data", work / "data")
+    subprocess.run(["bash", "-euc", script], cwd=work, check=True, capture_output=True, timeout=60)
+    copies = sorted(p.name for p in work.iterdir() if p.name.startswith("suara-analytics"))
+    assert copies == ["suara-analytics.db"]  # no -wal/-shm: one file to hand over
+    assert set(sqlite_frames(work / "suara-analytics.db")) == set(sqlite_frames(work / "data" / "suara.db"))
+    assert len(sqlite_frames(work / "suara-analytics.db")["ilo_rights_baseline"]) > 0
 
 
 def test_python_example_runs(sqlite_files, monkeypatch, capsys):
