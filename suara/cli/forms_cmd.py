@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     deploy = sub.add_parser("deploy", help="check, build and deploy to KOBO_URL, verifying the version")
     deploy.add_argument("forms", nargs="*", metavar="FORM_ID", help="form ids to deploy (default: all)")
+    deploy.add_argument("--allow-demo-key", action="store_true",
+                        help="deploy a form encrypted with the committed DEMO key to a remote server")
     deploy.set_defaults(handler=run_deploy)
 
 
@@ -55,6 +57,14 @@ def _checked(args: argparse.Namespace, settings: Settings) -> tuple[list[FormChe
     if not checks:
         print(f"no forms found in {settings.forms_dir()}", file=sys.stderr)
     return checks, passed
+
+
+def _local(url: str | None) -> bool:
+    """True for a server on this machine (the sandbox), where the demo key is fine."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url or "").hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -86,6 +96,13 @@ def run_deploy(args: argparse.Namespace) -> int:
     checks, passed = _checked(args, settings)
     if not passed:
         print("nothing deployed: fix the errors above first.", file=sys.stderr)
+        return 1
+    demo = [c.form.form_id for c in checks if c.form and any(n.code == "FORM_KEY_DEMO" for n in c.notices)]
+    if demo and not _local(settings.kobo_url) and not getattr(args, "allow_demo_key", False):
+        print(f"nothing deployed: {', '.join(demo)} would be encrypted with the committed DEMO key, which "
+              "anyone with the repository can use to decrypt. Run `suara keys new`, put the printed "
+              "public_key in the form and bump its version (or pass --allow-demo-key for a test server).",
+              file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="suara-forms-") as tmp:
         built = {b.form_id: b.xlsx for b in build(checks, Path(tmp))}

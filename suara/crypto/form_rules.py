@@ -19,7 +19,7 @@ DEMO_PUBLIC_KEY = Path("keys") / "demo_public.pem"
 
 @dataclass(frozen=True)
 class EncryptionFinding:
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "notice"
     code: str
     where: str
     message: str
@@ -63,7 +63,9 @@ def encryption_findings(form: Form) -> list[EncryptionFinding]:
             "Set auto_send=true and auto_delete=true so finalised reports leave the device."))
     if _is_demo_key(form, value):
         out.append(EncryptionFinding(
-            "warning", "FORM_KEY_DEMO", where,
+            # A notice, not a warning: the demo is meant to run on it; `suara forms deploy`
+            # refuses it for any server that is not on this machine.
+            "notice", "FORM_KEY_DEMO", where,
             "public_key is the committed DEMO key: anyone with the repository can decrypt.",
             "Before fieldwork run `suara keys new`, keep the private key offline, put the printed "
             "public_key here and bump version."))

@@ -56,7 +56,12 @@ class FormCheck:
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.is_error]
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def notices(self) -> list[Finding]:
+        """Facts worth knowing that are not problems (e.g. the committed demo key)."""
+        return [f for f in self.findings if f.severity == "notice"]
 
     @property
     def ok(self) -> bool:
@@ -215,9 +220,11 @@ def form_sources(forms_dir: Path, selectors: Iterable[str] = ()) -> list[Path]:
 def summary(checks: list[FormCheck]) -> str:
     n_err = sum(len(c.errors) for c in checks)
     n_warn = sum(len(c.warnings) for c in checks)
+    n_note = sum(len(c.notices) for c in checks)
     forms = "form" if len(checks) == 1 else "forms"
     return (f"{len(checks)} {forms}, {n_err} error{'s' * (n_err != 1)}, "
-            f"{n_warn} warning{'s' * (n_warn != 1)}")
+            f"{n_warn} warning{'s' * (n_warn != 1)}"
+            + (f" ({n_note} notice{'s' * (n_note != 1)})" if n_note else ""))
 
 
 # -- build ------------------------------------------------------------------------------------

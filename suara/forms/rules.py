@@ -59,7 +59,8 @@ _XPATH_WORDS = {"and", "or", "div", "mod", "true", "false", "current", "instance
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found in a form. ``severity`` is ``error`` (blocks build/deploy) or ``warning``."""
+    """One finding in a form. ``severity`` is ``error`` (blocks build/deploy), ``warning``, or
+    ``notice`` (a fact to know, not a problem: e.g. the committed demo key)."""
 
     severity: str
     code: str
