@@ -104,9 +104,8 @@ def _operator(op: str, arg: Any, options: str) -> Callable[[Any], bool]:
     if op in ("$in", "$nin"):
         if not isinstance(arg, list):
             raise QueryRejected()
-        if op == "$in":
-            return lambda v: any(_equals(v, a) for a in arg)
-        return lambda v: not any(_equals(v, a) for a in arg)
+        member = _membership(arg)
+        return member if op == "$in" else (lambda v: not member(v))
     if op == "$ne":
         return lambda v: not _equals(v, arg)
     if op == "$exists":
@@ -132,6 +131,30 @@ def _operator(op: str, arg: Any, options: str) -> Callable[[Any], bool]:
         inner = _operators(arg) if _is_operator_doc(arg) else _document(arg)
         return lambda v: isinstance(v, list) and any(_safe(inner, x) for x in v)
     raise QueryRejected()  # $ifNull and friends only make sense inside $expr
+
+
+def _type_key(x: Any) -> tuple | None:
+    """A hashable key equal only for values MongoDB calls equal (no cross-type matches)."""
+    if x is None or isinstance(x, bool | str):
+        return (type(x).__name__, x)
+    if isinstance(x, int | float):
+        return ("number", x)
+    return None
+
+
+def _membership(arg: list) -> Callable[[Any], bool]:
+    """``$in``: a set look-up for scalars (refetching 1,000 ids must not be quadratic)."""
+    keys = {k for k in map(_type_key, arg) if k is not None}
+    others = [a for a in arg if _type_key(a) is None]
+
+    def test(v: Any) -> bool:
+        if v is _MISSING:
+            return None in arg
+        items = v if isinstance(v, list) else [v]
+        if any(_type_key(x) in keys for x in items if _type_key(x) is not None):
+            return True
+        return any(_equals(v, a) for a in others)
+    return test
 
 
 def _safe(test: Callable[[Any], bool], x: Any) -> bool:

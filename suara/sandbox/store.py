@@ -286,7 +286,9 @@ class Store:
                     chosen = ids[max(lo, hi - start - limit):max(lo, hi - start)][::-1]
                 return count, [asset.rows[i] for i in chosen]
             test = compile_query(rest) if rest else None
-            matched = [asset.rows[i] for i in ids[lo:hi] if i not in asset.pending
+            listed = _id_list(rest)  # {"_id": {"$in": [...]}}: look the ids up, do not scan
+            source = ids[lo:hi] if listed is None else [i for i in listed if i in asset.rows]
+            matched = [asset.rows[i] for i in source if i not in asset.pending
                        and (test is None or test(LazyRecord(self, asset, asset.rows[i])))]
         if not by_id or keys[0][1] != 1:
             for key, direction in reversed(keys):
@@ -429,6 +431,14 @@ def _id_range(query: dict) -> tuple[float, float, dict]:
                 hi = min(hi, v)
         query = {k: v for k, v in query.items() if k != "_id"}
     return lo, hi, query
+
+
+def _id_list(query: dict) -> list[int] | None:
+    cond = query.get("_id")
+    if isinstance(cond, dict) and set(cond) == {"$in"} and isinstance(cond["$in"], list) \
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in cond["$in"]):
+        return sorted(set(cond["$in"]))
+    return None
 
 
 def _sort_key(v: Any) -> tuple:

@@ -79,3 +79,12 @@ def test_query__dotted_key_and_unknown_operator_match_nothing(served):
     """Should encode dotted keys (other than _validation_status.*) into no-match clauses."""
     assert _ids(served, {"kids.kid_age": "3"}) == []
     assert _ids(served, {"member": {"$size": 1}}) == []
+
+
+def test_query__id_in__exact_rows_with_other_clauses(served):
+    """Should return exactly the listed ids (refetch of changed rows), other clauses applied."""
+    rows = served[2]
+    some = [rows[3]["_id"], rows[1]["_id"], rows[7]["_id"], 10**9]
+    assert _ids(served, {"_id": {"$in": some}}) == sorted(some[:3])
+    members = [r["_id"] for r in rows if r.get("member") == "yes" and r["_id"] in some]
+    assert _ids(served, {"_id": {"$in": some}, "member": "yes"}) == members
