@@ -50,7 +50,7 @@ PAGE = """<!doctype html>
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
 h1{font-size:1.6rem} h2{margin-top:2.2rem;border-bottom:2px solid #2f6f8f;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem} th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-th:first-child,td:first-child,td.l{text-align:left} .sup{color:#888;font-style:italic}
+th:first-child,td:first-child,td.l,th.l{text-align:left} .sup{color:#888;font-style:italic}
 .charts{display:flex;flex-wrap:wrap;gap:1rem} .charts figure{margin:0} .note{color:#555;font-size:.85rem}
 .wide{overflow-x:auto} table.indicators td:first-child{min-width:16rem} table.indicators td{white-space:nowrap}
 table.indicators td:first-child{white-space:normal} table.indicators th.by{text-align:center;font-weight:normal;color:#444}
@@ -61,13 +61,13 @@ nav a{font-weight:bold}
 <h1>{{ t.title }}</h1>
 <p class="note">{{ t.generated }}: {{ generated }}. {{ t.note }}</p>
 <h2>{{ t.responses }}</h2>
-<table id="responses"><tr><th>{{ t.form }}</th><th>{{ t.run }}</th><th>{{ t.pulled }}</th><th>{{ t.loaded }}</th>
+<table id="responses"><tr><th>{{ t.form }}</th><th class="l">{{ t.run }}</th><th>{{ t.pulled }}</th><th>{{ t.loaded }}</th>
 <th>{{ t.quarantined }}</th><th>{{ t.withheld }}</th><th>{{ t.deleted }}</th></tr>
 {% for r in responses %}<tr><td>{{ r.form_id }}</td><td class="l">{{ r.finished }}</td><td>{{ r.pulled }}</td><td>{{ r.loaded }}</td>
 <td>{{ r.quarantined }}</td><td>{{ r.withheld }}</td><td>{{ r.deleted }}</td></tr>{% endfor %}
 </table>
 <h3>{{ t.reasons }}</h3>
-{% if reasons %}<table id="quality"><tr><th>{{ t.form }}</th><th>{{ t.reason }}</th><th>{{ t.count }}</th></tr>
+{% if reasons %}<table id="quality"><tr><th>{{ t.form }}</th><th class="l">{{ t.reason }}</th><th>{{ t.count }}</th></tr>
 {% for r in reasons %}<tr><td>{{ r.form_id }}</td><td class="l"><code>{{ r.reason }}</code></td><td>{{ r.count }}</td></tr>{% endfor %}
 </table>{% else %}<p>{{ t.none }}</p>{% endif %}
 {% for s in sections %}
