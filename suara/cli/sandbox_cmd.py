@@ -22,6 +22,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
     p.add_argument("--edge-share", type=float, default=0.0,
                    help="share of submissions that are edge cases (0-1)")
+    p.add_argument("--form", action="append", dest="form_ids", metavar="FORM_ID",
+                   help="serve only this form (repeatable; default: every form)")
     p.add_argument("--late-seconds", type=float, default=0.0,
                    help="new submissions become visible this many seconds after they arrive")
     p.set_defaults(handler=_sandbox)
@@ -39,6 +41,13 @@ def _sandbox(args) -> int:
     settings = load_settings()
     token = settings.kobo_token.get_secret_value() if settings.kobo_token else None
     forms = load_forms(settings.forms_dir())
+    if args.form_ids:
+        unknown = sorted(set(args.form_ids) - {f.form_id for f in forms})
+        if unknown:
+            raise ConfigurationError(f"No form {', '.join(unknown)} in {settings.forms_dir()}.",
+                                     hint="Use a form_id from: "
+                                     + ", ".join(f.form_id for f in forms))
+        forms = [f for f in forms if f.form_id in args.form_ids]
     if not forms:
         raise ConfigurationError(f"No forms in {settings.forms_dir()}.",
                                  hint="Set SUARA_FORMS_DIR to the folder holding <form_id>.md files.")
