@@ -9,6 +9,7 @@ rotated key can never be confused with the old one; the key itself goes nowhere.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -63,7 +64,10 @@ class PrivacyKeys:
 
     def _token(self, key: bytes, value: str) -> str:
         digest = hmac.new(key, normalise_identifier(value).encode("utf-8"), hashlib.sha256)
-        return f"p{self.version}_{digest.hexdigest()[: 2 * _DIGEST_BYTES]}"
+        # Base32 (a-z, 2-7), not hex: hex pseudonyms often hold runs of ten or more digits,
+        # which identifier scanners (and people) would read as phone or ID numbers.
+        text = base64.b32encode(digest.digest()[:_DIGEST_BYTES]).decode("ascii").rstrip("=").lower()
+        return f"p{self.version}_{text}"
 
     def pseudonymise(self, domain: str, values: pd.Series) -> pd.Series:
         """Pseudonyms for a column; missing stays missing. Each distinct value is hashed once."""
