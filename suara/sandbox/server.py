@@ -156,6 +156,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._adds = 0
         self.requests = RequestLog()
+        self.url: str | None = None  # http://127.0.0.1:PORT once started
         self.store: Store | None = None
         self.api: Api | None = None
 
