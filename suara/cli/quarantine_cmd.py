@@ -21,6 +21,7 @@ import argparse
 import getpass
 import json
 import sys
+from contextlib import contextmanager
 
 from suara.errors import SuaraError
 from suara.settings import load_settings
@@ -60,10 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(handler=run_release if name == "release" else run_drop)
 
 
+@contextmanager
 def _warehouse(settings):
+    """The warehouse at WAREHOUSE_URL; a missing schema becomes one clear error (no SQL,
+    no parameters: they could name a submission)."""
+    import sqlalchemy.exc
+
     from warehouse import Warehouse
 
-    return Warehouse.from_settings(settings)
+    with Warehouse.from_settings(settings) as wh:
+        try:
+            yield wh
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
+            raise SuaraError(
+                f"The warehouse at WAREHOUSE_URL cannot be read ({type(exc.orig).__name__}).",
+                code="QUAR_004",
+                hint="Create or upgrade it with: suara warehouse upgrade",
+            ) from None
 
 
 def _actor(args) -> str:

@@ -95,3 +95,10 @@ def test_quarantine_drop__recorded_and_payload_deleted(setup, capsys):
 def test_quarantine_drop__unknown_id__error_exit(setup, capsys):
     assert main(["quarantine", "drop", "tiny", "99", "--actor", "dm2"]) == 1
     assert "99" in capsys.readouterr().err
+
+
+def test_quarantine_list__no_warehouse_schema__clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{tmp_path}/empty.db")
+    assert main(["quarantine", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "suara warehouse upgrade" in err and "SELECT" not in err
