@@ -10,6 +10,7 @@ and count requests (``requests``).
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -33,6 +34,7 @@ from suara.sandbox.wire import (
 from suara.synth import formhub_uuid, generate
 
 _AUTH_HEADERS = {"WWW-Authenticate": "Session"}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ class Sandbox:
         try:
             return self.api.dispatch(req)
         except Exception:  # a sandbox bug must look like a server error, not hang the client
+            log.exception("sandbox: unhandled error answering %s %s", method, path)
             return server_error()
 
     # -- admin helpers for tests --------------------------------------------------------------
