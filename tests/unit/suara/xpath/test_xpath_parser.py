@@ -99,3 +99,33 @@ def test_parse__every_expression_of_the_real_forms(forms_dir):
             if g.relevant:
                 evaluable(g.relevant)
     assert count > 100
+
+
+def test_static_type__expressions_and_field_references():
+    from suara.forms import form_from_markdown
+    from suara.xpath import integral, static_type
+
+    form = form_from_markdown("""
+| survey   |            |       |       |                              |
+|          | type       | name  | label | calculation                  |
+|          | integer    | n     | N     |                              |
+|          | date       | d     | D     |                              |
+|          | text       | t     | T     |                              |
+|          | calculate  | twice |       | ${n} * 2                     |
+|          | calculate  | half  |       | ${n} div 2                   |
+| settings |            |       |       |                              |
+|          | form_id    |       |       |                              |
+|          | st         |       |       |                              |
+""")
+    cases = {
+        "${n} + 1": "number", "${d}": "date", "${t}": "string", "${n} > 1": "boolean",
+        "concat(${t}, 'x')": "string", "if(${n} > 1, 1, 0)": "number", "if(${n} > 1, 1, 'a')": "string",
+        "today()": "date", "selected(${t}, 'a')": "boolean", "${twice}": "number",
+        "once(uuid())": "string",
+    }
+    for expr, kind in cases.items():
+        assert static_type(parse(expr), form) == kind, expr
+    assert integral(parse("${twice} + count-selected(${t})"), form)
+    assert not integral(parse("${half}"), form)
+    assert not integral(parse("${n} div 1"), form)
+    assert integral(parse("round(${half})"), form) and not integral(parse("round(${half}, 2)"), form)
