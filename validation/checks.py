@@ -13,7 +13,14 @@ import pandas as pd
 
 from suara.errors import ValidationSetupError
 from suara.forms.model import Form
-from suara.xpath import XPathUnsupported, evaluable, evaluate, references
+from suara.xpath import (
+    CHOICE_PREFIX,
+    XPathUnsupported,
+    choice_columns_used,
+    evaluable,
+    evaluate,
+    references,
+)
 
 
 class _Evaluator:
@@ -94,6 +101,33 @@ def entries_per_row(rows: pd.DataFrame, child: pd.DataFrame | None) -> np.ndarra
     return counts.reindex(keys).fillna(0).to_numpy(dtype="float64")
 
 
+def _filter_ok(ev: _Evaluator, raw: pd.DataFrame, name: str, check: dict) -> np.ndarray:
+    """Each chosen code passes the field's choice_filter (cascades: a district of the chosen
+    province). Codes not in the list are VAL_CHOICE's concern and pass here."""
+    node = evaluable(check["expression"], choice_columns=True)
+    choices = ev.form.choice_lists[check["list"]]
+    by_name = {c.name: c for c in choices.choices}
+    values = raw[name].to_numpy(dtype=object) if name in raw.columns else np.full(len(raw), None)
+    rows, tokens = [], []
+    for i, v in enumerate(values):
+        if isinstance(v, str) and v:
+            for token in (v.split() if check["multiple"] else [v]):
+                if token in by_name:
+                    rows.append(i)
+                    tokens.append(token)
+    ok = np.ones(len(raw), dtype=bool)
+    if not rows:
+        return ok
+    base = ev._frame_for(references(node))
+    frame = base[[c for c in references(node) if c in base.columns]].iloc[rows].reset_index(drop=True)
+    for col in choice_columns_used(node):
+        frame[CHOICE_PREFIX + col] = [t if col == "name" else by_name[t].extra.get(col, "")
+                                      for t in tokens]
+    result = evaluate(node, frame, form=ev.form).to_numpy(dtype=bool)
+    np.logical_and.at(ok, np.asarray(rows), result)
+    return ok
+
+
 def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
                    typed: pd.DataFrame, cast_errors: dict[str, np.ndarray],
                    parent: pd.DataFrame | None = None,
@@ -139,6 +173,8 @@ def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
             known = ~np.isnan(wanted)
             ok = np.where(relevant, ~known | (found == wanted), found == 0)
             out[column] = _tri(np.ones(n, dtype=bool), ok)
+        elif kind == "filter":
+            out[column] = _tri(present(name), _filter_ok(ev, raw, name, check))
         elif kind == "cross":
             names = references(evaluable(check["expression"]))
             frame = ev._frame_for(names)

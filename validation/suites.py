@@ -135,6 +135,12 @@ def _field_specs(form: Form, table: str, f: Field) -> list[dict]:
             out.append(_spec("expect_column_values_to_be_in_set",
                              {"column": f.name, "value_set": list(choices.names)},
                              "VAL_CHOICE", table, f.name, f"code from list '{choices.name}'"))
+        if f.choice_filter:
+            evaluable(f.choice_filter, choice_columns=True)
+            out.append(_computed("filter", f.name, "VAL_CHOICE", table, f.name,
+                                 f"choice allowed by choice_filter {' '.join(f.choice_filter.split())}",
+                                 expression=f.choice_filter, list=choices.name,
+                                 multiple=f.is_multiple))
     if f.constraint:
         translated = translate_constraint(f.constraint, kind)
         label = f"constraint {' '.join(f.constraint.split())}"
@@ -216,12 +222,18 @@ def check_form(form: Form) -> list[str]:
                     evaluable(expr)
                 except XPathUnsupported as exc:
                     problems.append(f"{f.where}: {what} of '{f.name}': {exc.message}")
-    for g in form.groups:
-        if g.relevant:
+        if f.choice_filter and not f.type.endswith("_from_file"):
             try:
-                evaluable(g.relevant)
+                evaluable(f.choice_filter, choice_columns=True)
             except XPathUnsupported as exc:
-                problems.append(f"{g.where}: relevant of group '{g.name}': {exc.message}")
+                problems.append(f"{f.where}: choice_filter of '{f.name}': {exc.message}")
+    for g in form.groups:
+        for what, expr in (("relevant", g.relevant), ("repeat_count", g.repeat_count)):
+            if expr:
+                try:
+                    evaluable(expr)
+                except XPathUnsupported as exc:
+                    problems.append(f"{g.where}: {what} of group '{g.name}': {exc.message}")
     return problems
 
 

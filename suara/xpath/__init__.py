@@ -8,10 +8,12 @@ that uses it fails ``suara forms check`` rather than being silently left uncheck
 
 from suara.xpath.evaluate import evaluate, evaluate_row
 from suara.xpath.parser import (
+    CHOICE_PREFIX,
     FUNCTIONS,
     PARSE_ONLY,
     BinOp,
     Call,
+    ChoiceColumn,
     Current,
     Literal,
     Neg,
@@ -19,6 +21,7 @@ from suara.xpath.parser import (
     Parent,
     Ref,
     XPathUnsupported,
+    choice_columns_used,
     functions_used,
     parse,
     references,
@@ -27,10 +30,11 @@ from suara.xpath.typing import integral, static_type
 from suara.xpath.values import Day
 
 
-def evaluable(expr: str) -> Node:
+def evaluable(expr: str, *, choice_columns: bool = False) -> Node:
     """Parse ``expr`` and also refuse functions that parse but cannot be evaluated here
-    (``pulldata``): use it for ``relevant`` and ``constraint``, which validation evaluates."""
-    node = parse(expr)
+    (``pulldata``): use it for ``relevant``, ``constraint`` and ``choice_filter``, which
+    validation evaluates (``choice_columns=True`` for a choice_filter)."""
+    node = parse(expr, choice_columns=choice_columns)
     blocked = functions_used(node) & PARSE_ONLY
     if blocked:
         name = sorted(blocked)[0]
@@ -42,7 +46,7 @@ def evaluable(expr: str) -> Node:
 
 
 __all__ = [
-    "FUNCTIONS", "BinOp", "Call", "Current", "Day", "Literal", "Neg", "Node", "Parent", "Ref",
-    "XPathUnsupported", "evaluable", "evaluate", "evaluate_row", "integral", "parse",
+    "CHOICE_PREFIX", "FUNCTIONS", "BinOp", "Call", "ChoiceColumn", "Current", "Day", "Literal", "Neg", "Node", "Parent", "Ref",
+    "XPathUnsupported", "choice_columns_used", "evaluable", "evaluate", "evaluate_row", "integral", "parse",
     "references", "static_type",
 ]

@@ -17,9 +17,11 @@ import pandas as pd
 
 from suara.xpath.functions import PARSE_ONLY_MESSAGE, SCALAR, call_vector
 from suara.xpath.parser import (
+    CHOICE_PREFIX,
     PARSE_ONLY,
     BinOp,
     Call,
+    ChoiceColumn,
     Current,
     Literal,
     Neg,
@@ -114,6 +116,8 @@ class _Batch:
             return Vec("number" if isinstance(node.value, float) else "string", node.value)
         if isinstance(node, Ref):
             return self.col(node.name)
+        if isinstance(node, ChoiceColumn):
+            return self.col(CHOICE_PREFIX + node.name)
         if isinstance(node, Current):
             return self.current_vec()
         if isinstance(node, Neg):
@@ -193,6 +197,8 @@ class _Row:
             return node.value
         if isinstance(node, Ref):
             return self._value(node.name)
+        if isinstance(node, ChoiceColumn):
+            return self._value(CHOICE_PREFIX + node.name)
         if isinstance(node, Current):
             if self.current is None:
                 raise XPathUnsupported("'.' is used where there is no current field")

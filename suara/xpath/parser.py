@@ -53,6 +53,17 @@ class Parent(Node):
 
 
 @dataclass(frozen=True)
+class ChoiceColumn(Node):
+    """A bare name in a ``choice_filter``: a column of the choice being filtered (``name``,
+    or an extra column such as ``prov``). Only parsed with ``choice_columns=True``."""
+
+    name: str
+
+
+CHOICE_PREFIX = "@choice:"  # frame column / row key holding a ChoiceColumn's values
+
+
+@dataclass(frozen=True)
 class Call(Node):
     name: str
     args: tuple[Node, ...]
@@ -137,10 +148,11 @@ def _ends_operand(tok: Token) -> bool:
 
 
 class _Parser:
-    def __init__(self, expr: str):
+    def __init__(self, expr: str, choice_columns: bool = False):
         self.expr = expr
         self.tokens = tokenize(expr)
         self.i = 0
+        self.choice_columns = choice_columns
 
     @property
     def tok(self) -> Token:
@@ -225,6 +237,8 @@ class _Parser:
 
     def call(self) -> Node:
         name = self.take().text
+        if self.tok.text != "(" and self.choice_columns and ":" not in name:
+            return ChoiceColumn(name)
         if self.tok.text != "(":
             raise XPathUnsupported(
                 f"'{name}' is a path step; only ${{field}} references and '.' are supported",
@@ -273,11 +287,14 @@ class _Parser:
         self.fail("expected a value, ${field}, '.' or a function call")
 
 
-def parse(expr: str) -> Node:
-    """Parse one XLSForm expression; raise ``XPathUnsupported`` naming what is not supported."""
+def parse(expr: str, *, choice_columns: bool = False) -> Node:
+    """Parse one XLSForm expression; raise ``XPathUnsupported`` naming what is not supported.
+
+    ``choice_columns=True`` parses a ``choice_filter``, where bare names (``name``, ``prov``)
+    are columns of the choice list (``ChoiceColumn``)."""
     if not expr or not expr.strip():
         raise XPathUnsupported("the expression is empty", hint="Remove the empty cell.")
-    p = _Parser(expr)
+    p = _Parser(expr, choice_columns)
     node = p.or_()
     if p.tok.kind != "end":
         if p.tok.kind == "op" and p.tok.text == "|":
@@ -304,6 +321,13 @@ def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Neg):
         return (node.operand,)
     return ()
+
+
+def choice_columns_used(node: Node) -> set[str]:
+    out = {node.name} if isinstance(node, ChoiceColumn) else set()
+    for child in children(node):
+        out |= choice_columns_used(child)
+    return out
 
 
 def functions_used(node: Node) -> set[str]:

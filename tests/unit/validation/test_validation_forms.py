@@ -121,3 +121,23 @@ def test_real_form__type_duplicate_and_cross_field_defects(forms, form_id):
     assert (code, cross_field) in held[cross["_id"]]
     assert ("VAL_DUPLICATE_ID", "_uuid") in held[dup_a["_id"]] and ("VAL_DUPLICATE_ID", "_uuid") in held[dup["_id"]]
     assert set(held) == {typed["_id"], cross["_id"], dup_a["_id"], dup["_id"]}
+
+
+def test_real_form__cascade_violations__held_as_choice(forms):
+    """choice_filter: a district outside the chosen province, a filtered-out code in a
+    select_multiple."""
+    form = forms["ilo_vh_reporting"]
+    clean = [s.submission for s in generate_labelled(form, 300, seed=12)]
+    district = form.field("district").path
+    sub = next(s for s in clean if s.get(district))
+    prov = form.choice_lists["dist"].get(sub[district]).extra["prov"]
+    other = next(c.name for c in form.choice_lists["dist"].choices if c.extra.get("prov") != prov)
+    to_whom = form.field("i_to_whom").path
+    multi = next(s for s in clean if s.get(to_whom) and s is not sub)
+    subs = [dict(sub, **{district: other}), dict(multi, **{to_whom: multi[to_whom] + " nobody"})]
+    norm = normalise({form.version: form}, form, subs, version_map={version_uid(form): form.version})
+    result = validate_batch({form.version: form}, norm)
+    held = {q._id: {(r.code, r.field, r.expectation.split(" ")[0]) for r in q.reasons}
+            for q in result.quarantined}
+    assert held[sub["_id"]] == {("VAL_CHOICE", "district", "choice")}
+    assert ("VAL_CHOICE", "i_to_whom", "choice") in held[multi["_id"]]

@@ -129,3 +129,18 @@ def test_static_type__expressions_and_field_references():
     assert not integral(parse("${half}"), form)
     assert not integral(parse("${n} div 1"), form)
     assert integral(parse("round(${half})"), form) and not integral(parse("round(${half}, 2)"), form)
+
+
+def test_parse__choice_filter__bare_names_are_choice_columns():
+    import pandas as pd
+
+    from suara.xpath import CHOICE_PREFIX, ChoiceColumn, evaluate
+
+    node = parse("prov=${province} or name = 'any'", choice_columns=True)
+    assert node.left.left == ChoiceColumn("prov")
+    assert references(node) == {"province"}
+    frame = pd.DataFrame({"province": ["32", "33"], CHOICE_PREFIX + "prov": ["32", "32"],
+                          CHOICE_PREFIX + "name": ["3216", "any"]})
+    assert evaluate(node, frame).tolist() == [True, True]
+    with pytest.raises(XPathUnsupported):
+        parse("prov=${province}")  # outside a choice_filter a bare name is a path step
