@@ -206,7 +206,8 @@ def build_report(data: ReportData, forms: list[Form], out_dir: Path | str) -> Pa
     index.write_text(
         '<!doctype html><meta charset="utf-8"><title>Suara report</title>'
         '<meta http-equiv="refresh" content="0; url=report.en.html">'
-        '<p><a href="report.en.html">English</a> · <a href="report.id.html">Bahasa Indonesia</a></p>',
+        '<p><a href="report.en.html">English</a> · <a href="report.id.html">Bahasa Indonesia</a>'
+        + (' · <a href="dictionary.html">Data dictionary / Kamus data</a>' if dictionary else "") + "</p>",
         encoding="utf-8",
     )
     return index

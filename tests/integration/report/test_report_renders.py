@@ -7,6 +7,7 @@ missing (``apt-get install chromium``).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -18,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from suara.cli.report_cmd import warehouse_catalogue
 from suara.report import ReportData, build_report
+from suara.report.dictionary import write_dictionary
 from tests.unit.suara.report.report_data import indicator_cells, real_forms
 
 pytestmark = pytest.mark.integration
@@ -94,7 +97,9 @@ def report(cells, tmp_path_factory) -> Path:
     dist = pd.DataFrame({"form_id": "ilo_rights_baseline", "name": "k_score",
                          "bucket": ["0-4", "5-9", "10-13", "14-18"], "count": [None, 12, 30, 14],
                          "suppressed": [True, False, False, False]})
-    build_report(ReportData(cells, runs, quality, dist), list(real_forms()), out)
+    forms = list(real_forms())
+    write_dictionary({f.form_id: {f.version: f} for f in forms}, out, catalogue=warehouse_catalogue)
+    build_report(ReportData(cells, runs, quality, dist), forms, out)
     return out
 
 
@@ -142,11 +147,23 @@ def test_unsuppressed_cells_show_their_figures(rendered, cells):
         assert f"{r.value:.1f}" in text and f"n={int(r.n)}" in text
 
 
-def test_language_switch_links_to_the_other_page(rendered, report):
+def test_language_switch_and_dictionary_links_lead_to_pages(rendered, report):
     lang, dom, _ = rendered
     other = {"en": "id", "id": "en"}[lang]
     assert dom.links["lang-switch"] == f"report.{other}.html"
     assert (report / dom.links["lang-switch"]).exists()
+    assert dom.links["dictionary-link"] == "dictionary.html"
+
+
+def test_dictionary_renders_every_column_and_the_withheld_fields(report, tmp_path):
+    with (report / "dictionary.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    dom = chromium("--dump-dom", (report / "dictionary.html").as_uri(), user_dir=tmp_path).stdout
+    shown = re.findall(r'<tr data-column="([^"]+)"', dom)
+    assert len(shown) == sum(r["in_analytics"] == "yes" for r in rows)
+    withheld = set(re.findall(r'<tr data-field="([^"]+)"', dom))
+    assert withheld == {r["column_name"] for r in rows if r["in_analytics"] == "no"}
+    assert "e_sx_touch" in withheld and 'data-column="e_sx_touch"' not in dom
 
 
 def test_charts_load(rendered, cells):
