@@ -145,13 +145,28 @@ def _suppress(work: pd.DataFrame, prior, qis: Sequence[str], k: int, l_columns, 
     for q in order:
         if not bad.any():
             break
-        target = bad & work[q].notna().to_numpy()
-        if not target.any() or int(target.sum()) > budget - counts[q]:
+        target = _within_budget(work, qis, bad & work[q].notna().to_numpy(), budget - counts[q])
+        if not target.any():
             continue
         work.loc[target, q] = None
         counts[q] += int(target.sum())
         bad = _failing(work, prior, qis, k, l_columns, l)
     return work, counts, bad
+
+
+def _within_budget(work: pd.DataFrame, qis, target: np.ndarray, room: int) -> np.ndarray:
+    """``target`` if it fits in ``room`` cells; else whole failing classes, largest first
+    (nearest to k, so the likeliest to pass once merged), as many as fit."""
+    n = int(target.sum())
+    if n <= room:
+        return target
+    if room <= 0:
+        return np.zeros_like(target)
+    ids = class_ids(work, qis)
+    classes, sizes = np.unique(ids[target], return_counts=True)
+    order = np.argsort(-sizes, kind="stable")
+    chosen = classes[order][np.cumsum(sizes[order]) <= room]
+    return target & np.isin(ids, chosen)
 
 
 def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Sequence[str] = (),
@@ -193,6 +208,8 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
         recoded[q] = treatment + (":" + ",".join(f"{e:g}" for e in edges) if edges else "")
     withheld = suppressed.index[bad]
     released = suppressed.loc[~bad]
+    # Count only cells blanked in rows that are released (withheld rows leave unchanged).
+    counts = {q: int((work.loc[~bad, q].notna() & released[q].isna()).sum()) for q in qis}
     # Suppression is decided once, on the whole table: dropping the withheld rows can only
     # leave classes as they were or remove whole classes, so k still holds.
     if prior is not None and len(prior):
