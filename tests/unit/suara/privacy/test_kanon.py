@@ -98,3 +98,12 @@ def test_rows_released_earlier_count_in_the_classes_of_a_small_batch():
     assert len(alone.withheld) == 2
     assert list(joined.frame.index) == [0] and list(joined.withheld) == [1]
     assert joined.after.k_min == 5  # measured on prior + released
+
+
+def test_when_the_budget_is_short_whole_classes_are_suppressed_and_the_rest_withheld():
+    roles = ["a"] * 188 + ["b"] * 4 + ["c"] * 4 + ["d"] * 4  # 12 failing rows, budget 10 cells
+    df = pd.DataFrame({"sex": ["f"] * 200, "role": roles})
+    result = protect(df, ["sex", "role"], 5)
+    assert result.suppressed == {"role": 8}
+    assert sorted(df.loc[result.withheld, "role"]) == ["d"] * 4
+    assert result.frame["role"].isna().sum() == 8 and result.after.k_min >= 5
