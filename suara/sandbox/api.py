@@ -14,6 +14,7 @@ import re
 from urllib.parse import urlencode
 
 from suara.sandbox.assets import OWNER, VALIDATION_LABELS, Asset, Row, dumps, now_iso
+from suara.sandbox.openrosa import OpenRosaRoutes
 from suara.sandbox.projects import ProjectRoutes
 from suara.sandbox.query import QueryRejected
 from suara.sandbox.store import LazyRecord, Store
@@ -31,7 +32,7 @@ _V1_GONE = {"detail": "The V1 API has been removed. Please read the migration ar
 _NO_ASSET = {"detail": "No Asset matches the given query."}
 
 
-class Api(ProjectRoutes):
+class Api(ProjectRoutes, OpenRosaRoutes):
     def __init__(self, store: Store):
         self.store = store
         self.imports: dict[str, dict] = {}
@@ -50,6 +51,7 @@ class Api(ProjectRoutes):
             (r"/api/v2/assets/(?P<uid>\w+)/deployment/", self.deployment),
             (r"/api/v2/imports/", self.import_create),
             (r"/api/v2/imports/(?P<iid>\w+)/", self.import_detail),
+            (r"/(?:(?P<owner>\w+)/)?submission", self.openrosa_submission),
             (r"/token/", self.token),
             (r"/me/", self.me),
         ]

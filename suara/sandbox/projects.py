@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-from email import message_from_bytes
-from email.policy import HTTP
 from pathlib import Path
 
 from suara.errors import FormDefinitionError
@@ -21,6 +19,7 @@ from suara.sandbox.wire import (
     Request,
     Response,
     json_response,
+    multipart,
     server_error,
 )
 from suara.synth import formhub_uuid, stable_uid
@@ -172,14 +171,14 @@ class ProjectRoutes:
             return json_response(401, {"detail": "Authentication credentials were not provided."})
         if req.method != "POST":
             return self._not_allowed(req.method)
-        fields, files = _multipart(req.body, req.content_type)
+        fields, files = multipart(req.body, req.content_type)
         iid = stable_uid("i", "import", len(self.imports), now_iso())
         task = {"uid": iid, "date_created": now_iso(), "status": "complete", "messages": {}}
         self.imports[iid] = task
         try:
             if not files:
                 raise ValueError("no file was uploaded")
-            filename, data = files[0]
+            filename, data = files[0].filename, files[0].data
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / (Path(filename or "form.xlsx").name or "form.xlsx")
                 path.write_bytes(data)
@@ -252,19 +251,3 @@ def _asset_filter(q: str):
         return have == value
 
     return lambda a: any(all(matches(a, k, v) for k, v in terms) for terms in alternatives)
-
-
-def _multipart(body: bytes, content_type: str) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
-    fields: dict[str, str] = {}
-    files: list[tuple[str, bytes]] = []
-    if not content_type.startswith("multipart/"):
-        return fields, files
-    msg = message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=HTTP)
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        data = part.get_payload(decode=True) or b""
-        if part.get_filename():
-            files.append((part.get_filename(), data))
-        elif name:
-            fields[name] = data.decode("utf-8", "replace")
-    return fields, files

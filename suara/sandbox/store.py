@@ -141,13 +141,34 @@ class Store:
                 if self.encryptor and form.encrypted:
                     record, files, row.xml = self._encrypt(asset, form, record)
                 else:
-                    record["_attachments"], files = self._attachments(asset, form, record, row.id)
-                    record = _with_xform_id(record, asset.uid)
+                    record["_attachments"], files = self.media_attachments(asset, form, record, row.id)
+                    record = with_xform_id(record, asset.uid)
                 row.record, row.files, row.uuid = record, files, record.get("_uuid", "")
                 row.vs = record.get("_validation_status") or {}
                 self._append(asset, row, visible_at=time.time() + late if late else 0.0)
                 ids.append(row.id)
         return ids
+
+    def put_posted(self, asset: Asset, build, *, replaces: int | None = None) -> Row:
+        """Store a submission posted as XML. ``build(_id, previous record or None)`` returns
+        (record, files, xml). With ``replaces`` (an edit) the row keeps its ``_id`` and status."""
+        with self.lock:
+            old = self.row(asset, replaces) if replaces is not None else None
+            row = Row(old.id if old else self._take_id())
+            record, files, row.xml = build(row.id, self.record(asset, old) if old else None)
+            row.record, row.files, row.uuid = record, files, record["_uuid"]
+            if old is None:
+                self._append(asset, row, visible_at=time.time() + self.late if self.late else 0.0)
+            else:
+                row.vs, row.visible_at = old.vs, old.visible_at
+                asset.rows[row.id] = row
+            return row
+
+    def find_instance(self, asset: Asset, instance_id: str) -> Row | None:
+        """The row whose current instanceID is ``instance_id`` (pending rows included)."""
+        bare = instance_id.removeprefix("uuid:")
+        with self.lock:
+            return next((r for r in asset.rows.values() if self.row_uuid(asset, r) == bare), None)
 
     def _append(self, asset: Asset, row: Row, *, visible_at: float, stamp: bool = True) -> None:
         row.visible_at = visible_at
@@ -161,7 +182,7 @@ class Store:
 
     def _encrypt(self, asset: Asset, form: Form, plain: dict) -> tuple[dict, dict, str | None]:
         """Run the encryptor hook; the server keys and attachment URLs are the sandbox's."""
-        plain = _with_xform_id(plain, asset.uid)
+        plain = with_xform_id(plain, asset.uid)
         out = self.encryptor(form, plain)
         record, files = out[0], dict(out[1])
         xml = out[2] if len(out) > 2 else None
@@ -170,7 +191,7 @@ class Store:
             merged.setdefault(key, plain[key])
         if "_attachments" not in merged:
             merged["_attachments"] = [
-                self._attachment(asset.uid, plain["_id"], merged["_uuid"], name, "", name,
+                self.attachment_entry(asset.uid, plain["_id"], merged["_uuid"], name, "", name,
                                  "application/octet-stream", form) for name in files]
         base = f"{self.base_url}/api/v2/assets/{asset.uid}/data/{plain['_id']}/attachments/"
         for entry in merged["_attachments"]:
@@ -182,7 +203,7 @@ class Store:
 
     # -- JSON of one row ----------------------------------------------------------------------
 
-    def _attachment(self, asset_uid, _id, uuid_, basename, xpath, att_key, mimetype, form) -> dict:
+    def attachment_entry(self, asset_uid, _id, uuid_, basename, xpath, att_key, mimetype, form) -> dict:
         att = stable_uid("att", asset_uid, _id, att_key)
         url = f"{self.base_url}/api/v2/assets/{asset_uid}/data/{_id}/attachments/{att}/"
         entry = {"download_url": url, "mimetype": mimetype,
@@ -194,7 +215,7 @@ class Store:
         entry["question_xpath"] = xpath
         return entry
 
-    def _attachments(self, asset: Asset, form: Form, sub: dict, _id: Any) -> tuple[list, dict]:
+    def media_attachments(self, asset: Asset, form: Form, sub: dict, _id: Any) -> tuple[list, dict]:
         entries, files = [], {}
         for f in form.fields:
             if f.type not in MEDIA_TYPES:
@@ -208,16 +229,16 @@ class Store:
             for xpath, name in found:
                 if isinstance(name, str) and name:
                     mime = _MIME.get(name.rsplit(".", 1)[-1], "application/octet-stream")
-                    entries.append(self._attachment(asset.uid, _id, sub.get("_uuid", ""), name,
+                    entries.append(self.attachment_entry(asset.uid, _id, sub.get("_uuid", ""), name,
                                                     xpath, xpath, mime, form))
                     files[name] = _media_bytes(name, sub)
         return entries, files
 
     def _template(self, asset: Asset, form: Form, sub: dict) -> Template:
         rec = {k: _TOKENS.get(k, v) for k, v in sub.items()}
-        rec["_attachments"], files = self._attachments(asset, form, {**sub, "_uuid": "@@UUID@@"},
+        rec["_attachments"], files = self.media_attachments(asset, form, {**sub, "_uuid": "@@UUID@@"},
                                                        "@@ID@@")
-        rec = _with_xform_id(rec, asset.uid)
+        rec = with_xform_id(rec, asset.uid)
         fmt = (dumps(rec).replace(b"%", b"%%").replace(b'"@@ID@@"', b"%(id)d")
                .replace(b"@@ID@@", b"%(id)d").replace(b'"@@VS@@"', b"%(vs)s")
                .replace(b"@@UUID@@", b"%(uuid)s").replace(b"@@ROOT@@", b"%(root)s")
@@ -402,7 +423,7 @@ def _root(row: Row) -> str:
     return str(rec.get("meta/rootUuid", "")).removeprefix("uuid:") or row.uuid
 
 
-def _with_xform_id(rec: dict, asset_uid: str) -> dict:
+def with_xform_id(rec: dict, asset_uid: str) -> dict:
     out: dict = {}
     for k, v in rec.items():
         if k == "_xform_id_string":
