@@ -9,6 +9,7 @@ posted: no answers, the ``.enc`` files downloadable byte for byte.
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -24,6 +25,10 @@ def _post(kobo, xml: bytes, files: dict[str, bytes] | None = None, path: str = "
     parts = [("xml_submission_file", ("submission.xml", xml, "text/xml"))]
     parts += [(name, (name, data, "application/octet-stream")) for name, data in (files or {}).items()]
     return kobo.post(kobo.base + path, files=parts)
+
+
+def _rows(kobo, key: str, value: str) -> list[dict]:
+    return kobo.get(kobo.data_url, params={"query": json.dumps({key: value})}).json()["results"]
 
 
 def _answers(record: dict) -> dict:
@@ -42,7 +47,7 @@ def test_post__plain_xml__row_with_answers_and_attachment(kobo, sandbox_form, ph
               path="/sandbox/submission")
     assert r.status_code == 201 and b"Successful submission." in r.content
     assert r.headers["X-OpenRosa-Version"] == "1.0"
-    row = kobo.get(kobo.data_url, params={"query": '{"_uuid": "%s"}' % phone_record["_uuid"]}).json()["results"][0]
+    [row] = _rows(kobo, "_uuid", phone_record["_uuid"])
     assert _answers(row) == _answers(phone_record)
     assert row["meta/rootUuid"] == phone_record["meta/instanceID"] and row["_submitted_by"] == "sandbox"
     [att] = row["_attachments"]
@@ -71,9 +76,7 @@ def test_post__deprecated_id__edits_the_row(kobo, sandbox_form, phone_record):
     xml = xml_from_submission(sandbox_form, edited).replace(
         b"</instanceID>", b"</instanceID><deprecatedID>" + first.encode() + b"</deprecatedID>")
     assert _post(kobo, xml).status_code == 201
-    rows = kobo.get(kobo.data_url, params={"query": '{"meta/rootUuid": "%s"}' % first}).json()["results"]
-    assert len(rows) == 1
-    row = rows[0]
+    [row] = _rows(kobo, "meta/rootUuid", first)
     assert row["grp/age"] == "33" and row["meta/deprecatedID"] == first
     assert row["_uuid"] == "11111111-2222-4333-8444-555555555555"
     assert _post(kobo, xml.replace(b"11111111", b"99999999")).status_code == 400  # first is stale
@@ -87,7 +90,7 @@ def test_post__encrypted_manifest__stored_as_posted(kobo, sandbox_form, phone_re
                                          "sandbox_test", "2026010101",
                                          {phone_record["grp/photo"]: b"photo bytes"})
     assert _post(kobo, manifest, files).status_code == 201
-    row = kobo.get(kobo.data_url, params={"query": '{"_uuid": "%s"}' % phone_record["_uuid"]}).json()["results"][0]
+    [row] = _rows(kobo, "_uuid", phone_record["_uuid"])
     assert "base64EncryptedKey" in row and base64.b64decode(row["base64EncryptedKey"])
     assert not any(k.startswith(("grp/", "consent")) for k in row)
     served = {a["media_file_basename"]: kobo.get(a["download_url"]).content for a in row["_attachments"]}
