@@ -192,7 +192,7 @@ class Store:
         if "_attachments" not in merged:
             merged["_attachments"] = [
                 self.attachment_entry(asset.uid, plain["_id"], merged["_uuid"], name, "", name,
-                                 "application/octet-stream", form) for name in files]
+                                      "application/octet-stream", form) for name in files]
         base = f"{self.base_url}/api/v2/assets/{asset.uid}/data/{plain['_id']}/attachments/"
         for entry in merged["_attachments"]:
             entry["download_url"] = f"{base}{entry['uid']}/"
@@ -229,8 +229,8 @@ class Store:
             for xpath, name in found:
                 if isinstance(name, str) and name:
                     mime = _MIME.get(name.rsplit(".", 1)[-1], "application/octet-stream")
-                    entries.append(self.attachment_entry(asset.uid, _id, sub.get("_uuid", ""), name,
-                                                    xpath, xpath, mime, form))
+                    entries.append(self.attachment_entry(asset.uid, _id, sub.get("_uuid", ""),
+                                                         name, xpath, xpath, mime, form))
                     files[name] = _media_bytes(name, sub)
         return entries, files
 
