@@ -9,9 +9,11 @@ and count requests (``requests``).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -135,6 +137,29 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set = set()
+        self._sockets_lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End keep-alive connections so a stopped sandbox answers nothing more."""
+        with self._sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # already closed by the client
+                sock.shutdown(socket.SHUT_RDWR)
+
 
 class Sandbox:
     """A Kobo-compatible server on 127.0.0.1 seeded with synthetic submissions.
@@ -201,6 +226,7 @@ class Sandbox:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._thread.join(timeout=5)
             self._server = self._thread = None
 

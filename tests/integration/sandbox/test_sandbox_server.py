@@ -209,3 +209,16 @@ def test_cli__prints_url_and_token_first_and_serves(tmp_path, forms_dir):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_stop__closes_keep_alive_connections(sandbox_form):
+    """Should answer nothing after stop, even on a connection kept alive before it."""
+    from suara.sandbox import Sandbox
+
+    sb = Sandbox([sandbox_form], submissions=1).start()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {sb.token}"
+    assert session.get(f"{sb.url}/api/v2/assets/").status_code == 200
+    sb.stop()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.get(f"{sb.url}/api/v2/assets/", timeout=2)
