@@ -58,6 +58,9 @@ class OpenRosaRoutes:
     """Mixed into ``Api`` (which provides ``store``)."""
 
     def openrosa_submission(self, req: Request, owner: str | None = None) -> Response:
+        if req.method == "HEAD":  # Collect's pre-flight before it posts
+            return Response(204, b"", {"X-OpenRosa-Version": "1.0",
+                                       "X-OpenRosa-Accept-Content-Length": str(100 * 2**20)})
         if req.method != "POST":
             return openrosa_response(405, f'Method "{req.method}" not allowed.')
         _, files = multipart(req.body, req.content_type)

@@ -96,7 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
-    def _handle(self) -> None:
+    def do_HEAD(self):
+        self._handle(head=True)
+
+    def _handle(self, head: bool = False) -> None:
         sandbox: Sandbox = self.server.sandbox  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -129,7 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             self.wfile.flush()
             time.sleep(sandbox._faults.slow_seconds)
-        self.wfile.write(resp.body)
+        if not head:
+            self.wfile.write(resp.body)
 
 
 class _Server(ThreadingHTTPServer):

@@ -98,6 +98,12 @@ def test_post__encrypted_manifest__stored_as_posted(kobo, sandbox_form, phone_re
     assert all(a["question_xpath"] == "" for a in row["_attachments"])
 
 
+def test_head__openrosa_preflight(kobo):
+    """Should answer Collect's HEAD pre-flight with 204 and the OpenRosa headers."""
+    r = kobo.head(kobo.base + "/submission")
+    assert r.status_code == 204 and r.headers["X-OpenRosa-Version"] == "1.0"
+
+
 def test_post__unknown_form__404(kobo, sandbox_form, phone_record):
     """Should refuse a submission for a form the server does not have."""
     xml = xml_from_submission(sandbox_form, phone_record, form_id="nope")
