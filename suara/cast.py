@@ -101,7 +101,13 @@ def _strings(series: pd.Series) -> np.ndarray:
     return arr
 
 
+# What JavaRosa writes for a calculation that divides by zero or reads an empty field: no
+# number, but not a typing error either, so it reads as an empty answer.
+_NOT_A_NUMBER = ("NaN", "Infinity", "-Infinity")
+
+
 def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray]:
+    raw = np.where(np.isin(raw, _NOT_A_NUMBER), None, raw)
     present = raw != None  # noqa: E711 - elementwise on an object array
     nums = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy("float64", na_value=np.nan, copy=True)
     bad = present & np.isnan(nums)

@@ -101,3 +101,10 @@ def test_cast_frame__real_forms__every_field_has_a_kind(forms_dir):
             frame = pd.DataFrame({f.name: [None] for f in fields}, dtype=object)
             typed, errors = cast_frame(form, table, frame)
             assert errors == [] and list(typed.columns) == [f.name for f in fields]
+
+
+def test_cast_frame__javarosa_nan_from_a_calculation__empty_not_an_error():
+    frame = pd.DataFrame({"c_ratio": ["NaN", "Infinity", "0.5"]}, dtype=object)
+    typed, errors = cast_frame(FORM, "castme", frame)
+    assert errors == []
+    assert typed["c_ratio"].isna().tolist() == [True, True, False]
