@@ -104,23 +104,25 @@ def _strings(series: pd.Series) -> np.ndarray:
 # What JavaRosa writes for a calculation that divides by zero or reads an empty field: no
 # number, but not a typing error either, so it reads as an empty answer.
 _NOT_A_NUMBER = ("NaN", "Infinity", "-Infinity")
+_MAX_EXACT = 2.0**53
 
 
 def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray]:
     raw = np.where(np.isin(raw, _NOT_A_NUMBER), None, raw)
     present = raw != None  # noqa: E711 - elementwise on an object array
-    nums = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy("float64", na_value=np.nan, copy=True)
-    bad = present & np.isnan(nums)
+    nums = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(
+        "float64", na_value=np.nan, copy=True)
+    with np.errstate(invalid="ignore"):
+        unusable = ~np.isfinite(nums)  # unparseable, "inf", or beyond float range
+        if integer:  # whole numbers that float64 (and Int64) hold exactly
+            unusable |= (nums != np.floor(nums)) | (np.abs(nums) > _MAX_EXACT)
+    bad = present & unusable
+    nums[unusable] = np.nan
     if integer:
-        with np.errstate(invalid="ignore"):
-            fractional = ~np.isnan(nums) & (nums != np.floor(nums))
-        bad |= fractional
-        nums[fractional] = np.nan
-        out = pd.array(np.where(np.isnan(nums), 0, nums).astype("int64"), dtype="Int64")
-        out[np.isnan(nums)] = pd.NA
-        return pd.Series(out), bad
-    out = pd.array(nums, dtype="Float64")
-    out[np.isnan(nums)] = pd.NA
+        out = pd.array(np.where(unusable, 0, nums).astype("int64"), dtype="Int64")
+    else:
+        out = pd.array(nums, dtype="Float64")
+    out[unusable] = pd.NA
     return pd.Series(out), bad
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from suara.cast import cast_frame, field_kind, table_fields
 from suara.forms import form_from_markdown, load_forms
@@ -108,3 +112,22 @@ def test_cast_frame__javarosa_nan_from_a_calculation__empty_not_an_error():
     typed, errors = cast_frame(FORM, "castme", frame)
     assert errors == []
     assert typed["c_ratio"].isna().tolist() == [True, True, False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=12), st.integers(-10**20, 10**20).map(str),
+                          st.sampled_from(["inf", "-inf", "1e400", "1e3", " 5", "2.5", "nan"])),
+                min_size=1, max_size=20))
+def test_cast_frame__any_strings__never_raises_and_typed_iff_whole_number(values):
+    frame = pd.DataFrame({"n_int": values, "n_dec": values, "d": values, "many": values}, dtype=object)
+    typed, errors = cast_frame(FORM, "castme", frame)
+    bad_int = {e.row for e in errors if e.field == "n_int"}
+    for i, v in enumerate(values):
+        got = typed["n_int"].iloc[i]
+        if i in bad_int or v is None or v in ("", "NaN", "Infinity", "-Infinity"):
+            assert pd.isna(got)
+        else:
+            assert float(v) == got and abs(got) <= 2**53  # exact, whole, in range
+    for i in bad_int:
+        assert values[i] not in (None, "")
+    assert all(math.isfinite(x) for x in typed["n_dec"].dropna())  # no inf/NaN as a value
