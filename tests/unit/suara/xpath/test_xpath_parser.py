@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from suara.xpath import (
     BinOp,
@@ -144,3 +146,12 @@ def test_parse__choice_filter__bare_names_are_choice_columns():
     assert evaluate(node, frame).tolist() == [True, True]
     with pytest.raises(XPathUnsupported):
         parse("prov=${province}")  # outside a choice_filter a bare name is a path step
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="${}()'\". ,=!<>+-*/|[]abcdiomnrtsl0123456789_:", max_size=30))
+def test_parse__any_text__parses_or_refuses_cleanly(text):
+    try:
+        parse(text)
+    except XPathUnsupported as exc:
+        assert exc.message
