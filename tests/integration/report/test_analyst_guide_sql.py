@@ -110,11 +110,8 @@ def check_figures(ind_id: str, result: pd.DataFrame, frames: dict[str, pd.DataFr
 
 
 @pytest.fixture(scope="module")
-def sqlite_files(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("analyst")
-    wh = demo_warehouse.build(f"sqlite:///{root / 'data' / 'suara.db'}")
-    wh.close()
-    return root
+def sqlite_files(demo_sqlite_root) -> Path:
+    return demo_sqlite_root
 
 
 def sqlite_query(path: Path, body: str) -> pd.DataFrame:

@@ -8,16 +8,13 @@ import csv
 import pytest
 
 from suara.cli import main
-from tests.integration.report import demo_warehouse
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def warehouse_url(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('wh') / 'suara.db'}"
-    demo_warehouse.build(url, n=120).close()
-    return url
+def warehouse_url(demo_sqlite_root):
+    return f"sqlite:///{demo_sqlite_root / 'data' / 'suara.db'}"
 
 
 def test_report_command_writes_report_and_dictionary(warehouse_url, tmp_path, monkeypatch, capsys):
