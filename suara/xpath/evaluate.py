@@ -147,8 +147,6 @@ class _Batch:
             kind = _comparison_kind(op, a.kind, b.kind)
             conv = {"boolean": booleans, "number": numbers, "date": days, "string": strings}[kind]
             x, y = conv(a), conv(b)
-            if kind == "string" and op not in ("=", "!="):  # pragma: no cover - kind rule
-                x, y = numbers(a), numbers(b)
             with np.errstate(invalid="ignore"):
                 return Vec("boolean", _CMP[op](x, y))
         return Vec("number", _arith(op, np.asarray(numbers(a), dtype="float64")

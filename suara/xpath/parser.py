@@ -129,9 +129,7 @@ def tokenize(expr: str) -> list[Token]:
                 f"cannot read {expr[pos:pos + 10]!r} at position {pos + 1} of the expression",
                 hint="Check quotes and ${...} references.",
             )
-        kind = m.lastgroup
-        if kind == "refname":  # pragma: no cover - the outer group wins
-            kind = "ref"
+        kind = m.lastgroup  # for ${name} the enclosing group "ref" (it closes last)
         if kind != "ws":
             text = m.group("refname") if kind == "ref" else m.group(kind)
             # XPath 1.0 §3.7: after an operand, `and`/`or`/`div`/`mod` and `*` are operators.
