@@ -25,13 +25,12 @@ from jinja2 import Environment, select_autoescape
 
 from suara.forms import Form
 from suara.privacy import policy_for
+from suara.privacy.policy import FieldPlan
 from suara.privacy.rules import NEVER_PASS_TYPES
 
 Rows = Iterable[Mapping[str, Any]]
 # version → Form of one form, to (data_dictionary rows, choice_labels rows) for those versions.
 Catalogue = Callable[[Mapping[str, Form]], tuple[Rows, Rows]]
-
-LANGS = ("en", "id")
 
 # What each privacy treatment means for the analyst, in both languages.
 TREATMENTS = {
@@ -145,7 +144,8 @@ def analytics_columns(forms_versions: Mapping[str, Mapping[str, Form]], catalogu
     return list(out.values())
 
 
-def _why_withheld(form: Form, plan, derived_from: set[str]) -> tuple[str, str]:
+def _why_withheld(plan: FieldPlan, derived_from: set[str]) -> tuple[str, str]:
+    """Why a field has no analytics column, in English and Indonesian."""
     fld = plan.field
     if fld.name in derived_from:
         return ("Only a derived column is released (see the treatment of columns computed from it).",
@@ -186,7 +186,7 @@ def withheld_fields(forms_versions: Mapping[str, Mapping[str, Form]]) -> list[Wi
                     continue
                 zones = sorted({c.treatment for c in plan.columns})
                 treatment = "dropped" if plan.dropped else "restricted: " + ", ".join(zones)
-                en, id_ = _why_withheld(form, plan, derived_from)
+                en, id_ = _why_withheld(plan, derived_from)
                 w = out.get((form_id, name)) or WithheldField(form_id, name, "", "", treatment, en, id_)
                 kind = plan.field.type  # metadata and calculated fields have no question text
                 w.question_en = label_text(plan.field.labels, "en") or f"({kind} field, no question text)"
