@@ -24,23 +24,37 @@ from suara.xpath import (
 
 
 class _Evaluator:
-    """Evaluates expressions on one table, with the submission's columns joined in for
-    repeat rows (a repeat's relevance usually refers to submission-level answers)."""
+    """Evaluates expressions on one table, with the columns of the tables above joined in for
+    repeat rows (a repeat's relevance usually refers to submission-level answers): ``parents``
+    are typed frames, nearest first — the enclosing repeat (joined on ``_id`` and
+    ``_parent_index`` = its ``_index``), then the submission (joined on ``_id``)."""
 
-    def __init__(self, form: Form, table: str, typed: pd.DataFrame, parent: pd.DataFrame | None):
+    def __init__(self, form: Form, table: str, typed: pd.DataFrame, parents: list[pd.DataFrame]):
         self.form = form
         self.table = table
         self.typed = typed
-        self.parent = parent
+        self.parents = parents
         self._cache: dict[tuple[str, str | None], np.ndarray] = {}
 
     def _frame_for(self, names: set[str]) -> pd.DataFrame:
-        missing = [n for n in names if n not in self.typed.columns]
-        if not missing or self.parent is None or "_id" not in self.typed.columns:
-            return self.typed
-        lookup = self.parent.drop_duplicates("_id").set_index("_id")
-        extra = {n: lookup[n].reindex(self.typed["_id"]).to_numpy() for n in missing
-                 if n in lookup.columns}
+        missing = {n for n in names if n not in self.typed.columns}
+        extra: dict[str, np.ndarray] = {}
+        for parent in self.parents:
+            wanted = [n for n in sorted(missing) if n in parent.columns]
+            if not wanted or "_id" not in self.typed.columns:
+                continue
+            if "_index" in parent.columns:  # an enclosing repeat
+                keys = ["_id", "_index"]
+                at = pd.MultiIndex.from_arrays([pd.to_numeric(self.typed["_id"]),
+                                                pd.to_numeric(self.typed["_parent_index"])])
+            else:
+                keys = ["_id"]
+                at = pd.Index(pd.to_numeric(self.typed["_id"]))
+            lookup = parent.assign(**{k: pd.to_numeric(parent[k]) for k in keys}) \
+                .drop_duplicates(keys).set_index(keys)
+            for n in wanted:
+                extra[n] = lookup[n].reindex(at).to_numpy()
+            missing -= set(wanted)
         return self.typed.assign(**extra) if extra else self.typed
 
     def number(self, expr: str) -> np.ndarray:
@@ -130,15 +144,15 @@ def _filter_ok(ev: _Evaluator, raw: pd.DataFrame, name: str, check: dict) -> np.
 
 def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
                    typed: pd.DataFrame, cast_errors: dict[str, np.ndarray],
-                   parent: pd.DataFrame | None = None,
+                   parents: list[pd.DataFrame] | None = None,
                    children: dict[str, pd.DataFrame] | None = None) -> dict[str, np.ndarray]:
     """{check column: tri-state object array} for every computed expectation in ``specs``.
 
-    ``raw`` is the table as normalised (strings), ``typed`` the same rows cast, ``parent`` the
-    typed submission rows (for repeat tables), ``cast_errors`` field → rows that did not parse,
+    ``raw`` is the table as normalised (strings), ``typed`` the same rows cast, ``parents`` the
+    typed tables above a repeat table (nearest first), ``cast_errors`` field → rows that did not parse,
     ``children`` the raw repeat tables hanging from this one (for repeat_count checks).
     """
-    ev = _Evaluator(form, table, typed, parent)
+    ev = _Evaluator(form, table, typed, parents or [])
     n = len(raw)
     out: dict[str, np.ndarray] = {}
     seen: dict[str, np.ndarray] = {}

@@ -20,7 +20,7 @@ import pandas as pd
 from suara.cast import cast_frame, field_kind
 from suara.errors import UnusableBatchError
 from suara.forms.model import Form
-from suara.normalise import Normalised
+from suara.normalise import Normalised, table_name
 from validation.checks import compute_checks
 from validation.engine import Presence, failing_rows
 from validation.reasons import QuarantinedSubmission, Reason
@@ -179,10 +179,26 @@ def validate_batch(form_versions: Mapping[str, Form], normalised: Normalised, *,
     return ValidationResult(form_id, valid, quarantined, outcomes, submissions=len(sub))
 
 
+def _ancestors(form: Form, table: str, typed: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """Typed frames of the tables above ``table``, nearest first (enclosing repeats, then the
+    submission). Suites list outer tables first, so they are typed already."""
+    by_table = {table_name(form.form_id, g.path): g for g in form.repeats}
+    out = []
+    g = by_table.get(table)
+    while g is not None and g.parent_repeat is not None:
+        parent = table_name(form.form_id, g.parent_repeat)
+        if parent in typed:
+            out.append(typed[parent])
+        g = by_table.get(parent)
+    if table != form.form_id and form.form_id in typed:
+        out.append(typed[form.form_id])
+    return out
+
+
 def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, typed_parts):
     form_id = form.form_id
     ids = set(pd.to_numeric(raw_sub["_id"]).tolist())
-    typed_sub = None
+    typed_tables: dict[str, pd.DataFrame] = {}
     for table, specs in suites_for(form).items():
         if table == form_id:
             raw = raw_sub
@@ -193,7 +209,7 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
             continue
         typed, errors = cast_frame(form, table, raw, other_kinds=kinds)
         checks = compute_checks(form, table, specs, raw, typed, _error_masks(raw, errors),
-                                parent=None if table == form_id else typed_sub,
+                                parents=_ancestors(form, table, typed_tables),
                                 children={t: frames[t] for t in frames if t != table})
         frame = pd.concat([typed, pd.DataFrame(checks, index=typed.index)], axis=1) if checks else typed
         specs = [s for s in specs if s["type"] != _UNIQUE]
@@ -202,8 +218,7 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
         for spec, bad in zip(specs, _run_specs(specs, frame, engine, present), strict=True):
             _record(spec, form.version, bad, present, row_ids, reasons, outcomes)
         typed_parts[table].append(typed)
-        if table == form_id:
-            typed_sub = typed
+        typed_tables[table] = typed
 
 
 def _record(spec, version, bad, present, row_ids, reasons, outcomes) -> None:

@@ -164,3 +164,43 @@ def test_data_docs__pages_of_a_run__counts_added_up(tmp_path):
     assert ">5</b>" in page and ">3</b>" in page
     row = next(r for r in page.split("<tr>") if "code from list &#39;yn&#39;" in r and "consent" in r)
     assert ">5</td>" in row and ">3</td>" in row
+
+
+NESTED = """
+| survey   |                |      |       |                  |                   |
+|          | type           | name | label | relevant         | constraint        |
+|          | select_one yn  | a    | A     |                  |                   |
+|          | begin_repeat   | hh   | HH    | ${a} = 'yes'     |                   |
+|          | integer        | size | Size  |                  |                   |
+|          | begin_repeat   | mem  | Mem   | ${size} > 1      |                   |
+|          | integer        | age  | Age   |                  | . <= ${size} * 10 |
+|          | end_repeat     |      |       |                  |                   |
+|          | end_repeat     |      |       |                  |                   |
+| choices  |                |      |       |                  |                   |
+|          | list_name      | name | label |                  |                   |
+|          | yn             | yes  | Yes   |                  |                   |
+|          | yn             | no   | No    |                  |                   |
+| settings |                |      |       |                  |                   |
+|          | form_id        | version |    |                  |                   |
+|          | nest           | 1    |       |                  |                   |
+"""
+
+
+def test_validate__nested_repeat__refers_to_its_enclosing_repeat_row():
+    from suara.forms import form_from_markdown
+
+    form = form_from_markdown(NESTED)
+
+    def sub(_id, households):
+        return {"_id": _id, "_uuid": f"u{_id}", "__version__": "1", "a": "yes",
+                "hh": [{"hh/size": size, "hh/mem": [{"hh/mem/age": age} for age in ages]}
+                       for size, ages in households]}
+
+    ok = sub(1, [("3", ["25", "30"]), ("2", ["19"])])
+    irrelevant = sub(2, [("3", ["25"]), ("1", ["9"])])   # mem of a 1-person household
+    too_old = sub(3, [("2", ["21"]), ("5", ["49", "51"])])  # 51 > 5 * 10 in the second household
+    norm, versions = batch([form], [ok, irrelevant, too_old])
+    result = validate_batch(versions, norm)
+    assert codes(result, 1) == []
+    assert codes(result, 2) == [("VAL_IRRELEVANT", "nest__mem", "age")]
+    assert codes(result, 3) == [("VAL_CONSTRAINT", "nest__mem", "age")]
