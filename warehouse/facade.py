@@ -33,6 +33,7 @@ from warehouse.tables import build_tables, load_shapes
 
 log = logging.getLogger(__name__)
 
+ANALYZE_EVERY_ROWS = 10_000
 FormVersions = Mapping[str, Mapping[str, Form]]  # form_id → {version: Form}
 
 
@@ -51,7 +52,8 @@ class Warehouse:
         self._key = restricted_key
         self._fernet: Fernet | None = None
         self._policy_for = policy_for
-        self._tables: dict[str, tuple[dict, dict]] = {}  # form_id → (shapes, sa.Tables) of the last batch
+        self._tables: dict[str, tuple[dict, dict]] = {}
+        self._unanalysed: dict[str, int] = {}  # form_id → submissions written since the last ANALYZE  # form_id → (shapes, sa.Tables) of the last batch
 
     @classmethod
     def from_settings(cls, settings, *, policy_for: PolicyFor | None = None) -> Warehouse:
@@ -164,7 +166,26 @@ class Warehouse:
             cached = self._tables.get(form_id)
             if cached is None or cached[0] != shapes:  # the registry is the truth; rebuild on change
                 cached = self._tables[form_id] = (shapes, build_tables(list(shapes.values())))
-            return apply_batch(conn, form_id, shapes, cached[1], batch, self._cipher, utcnow())
+            counts = apply_batch(conn, form_id, shapes, cached[1], batch, self._cipher, utcnow())
+        self._refresh_statistics(form_id, counts.pulled, cached[1].values())
+        return counts
+
+    def _refresh_statistics(self, form_id: str, written: int, tables) -> None:
+        """ANALYZE a fast-growing form on PostgreSQL. Autovacuum refreshes planner statistics
+        about once a minute; during an initial load the stale ones make the planner scan a
+        form's whole manifest for every page (measured: 0.4 s per 1,000-row page at 30k rows)."""
+        if is_sqlite(self.engine):
+            return
+        self._unanalysed[form_id] = self._unanalysed.get(form_id, 0) + written
+        if self._unanalysed[form_id] < ANALYZE_EVERY_ROWS:
+            return
+        self._unanalysed[form_id] = 0
+        # Key columns only: row counts and key statistics are what the id lookups need, and a
+        # full ANALYZE of a 200-column table costs seconds.
+        with self.engine.begin() as conn:
+            for t in (ops.manifest, *tables):
+                keys = ", ".join(f'"{c.name}"' for c in t.primary_key.columns)
+                conn.exec_driver_sql(f'ANALYZE "{t.schema}"."{t.name}" ({keys})')
 
     def erase(self, form: Form | str, ids: Sequence[int], *, run_id: str, reason: str) -> LoadCounts:
         """Remove submissions from every zone, quarantine and manifest (e.g. deleted on the

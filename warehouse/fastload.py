@@ -85,18 +85,25 @@ def column_values(s: pd.Series, kind: str, sqlite: bool) -> list:
     return s.to_numpy(dtype=object, na_value=None).tolist()
 
 
-def frame_rows(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool, table: str) -> list[tuple]:
-    cols = []
+def column_lists(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool, table: str) -> dict[str, list]:
+    """Each column of ``kinds`` as driver-ready values; a column that does not fit its kind is
+    named in the error, its values never are."""
+    out = {}
     for name, kind in kinds.items():
         try:
-            cols.append(column_values(frame[name], kind, sqlite))
+            out[name] = column_values(frame[name], kind, sqlite)
         except (ValueError, TypeError):
             raise WarehouseError(
                 f"Column {table}.{name} holds values that are not {kind}.",
                 code="WH_020",
                 hint="Frames must be typed by suara.cast before loading; check the validation stage.",
             ) from None
-    return list(zip(*cols, strict=True)) if cols else []
+    return out
+
+
+def frame_rows(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool, table: str) -> list[tuple]:
+    cols = column_lists(frame, kinds, sqlite, table)
+    return list(zip(*cols.values(), strict=True)) if cols else []
 
 
 def _q(conn: sa.Connection, name: str) -> str:
@@ -114,7 +121,9 @@ def _copy(conn: sa.Connection, target: str, columns: Sequence[str], rows: Iterab
             cp.write_row(row)
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple]) -> None:
+def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple],
+                key: Sequence[str] = ()) -> None:
+    """Insert rows (``key`` is accepted so callers can swap in ``upsert_rows``)."""
     if not rows:
         return
     if is_sqlite(conn):

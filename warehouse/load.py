@@ -21,7 +21,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -31,8 +30,8 @@ from warehouse import ops
 from warehouse import quarantine as qmod
 from warehouse.derive import KEY_COLUMNS
 from warehouse.fastload import (
+    column_lists,
     delete_where_in,
-    frame_rows,
     insert_rows,
     select_where_in,
     upsert_rows,
@@ -92,9 +91,9 @@ class LoadCounts:
         return asdict(self)
 
 
-def _flags(frame: pd.DataFrame, shape: TableShape) -> pd.DataFrame:
-    """Add missing 0/1 choice columns from their select_multiple answer (NULL when unanswered)."""
-    added = {}
+def _flag_values(frame: pd.DataFrame, shape: TableShape) -> dict[str, list]:
+    """0/1 choice columns the frame lacks, from their select_multiple answer (NULL when unanswered)."""
+    out: dict[str, list] = {}
     for col in (name for name, kind, _ in shape.columns if kind == "choices" and name in frame.columns):
         wanted = [(name, choice) for name, kind, choice in shape.columns
                   if kind == "flag" and name not in frame.columns and choice is not None
@@ -104,15 +103,14 @@ def _flags(frame: pd.DataFrame, shape: TableShape) -> pd.DataFrame:
         # One split per answer, then set lookups: a regex per choice costs ten times more.
         answers = [None if v is None or v is pd.NA or v != v else set(str(v).split())
                    for v in frame[col].tolist()]
-        unanswered = np.fromiter((a is None for a in answers), dtype=bool, count=len(answers))
         for name, choice in wanted:
-            hits = np.fromiter((a is not None and choice in a for a in answers), dtype=bool, count=len(answers))
-            added[name] = pd.arrays.IntegerArray(hits.astype("int64"), unanswered.copy())
-    return frame.assign(**added) if added else frame
+            out[name] = [None if a is None else int(choice in a) for a in answers]
+    return out
 
 
-def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | None,
-             run_id: str, now: dt.datetime) -> tuple[list[str], dict[str, str], pd.DataFrame]:
+def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | None, run_id: str,
+             now: dt.datetime, sqlite: bool) -> tuple[list[str], list[tuple]]:
+    """The table's columns and the frame's rows as driver-ready tuples (with flags and lineage)."""
     if shape is None:
         raise WarehouseError(
             f"The warehouse has no table {zone}.{table}.",
@@ -124,13 +122,14 @@ def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | Non
         raise WarehouseError(
             f"{zone}.{table} has no column {', '.join(sorted(unknown)[:5])}.",
             code="WH_021", hint="Run `suara warehouse upgrade` after changing a form or its policy.")
-    frame = _flags(frame, shape)
     frame = frame.drop_duplicates(subset=list(shape.key), keep="last")
     kinds = {k: "integer" for k in shape.key}
     kinds.update({name: kind for name, kind, _ in shape.columns if name in frame.columns})
-    frame = frame.assign(_loaded_at=pd.Timestamp(now), _sync_run_id=run_id)
-    kinds.update(_loaded_at="datetime", _sync_run_id="text")
-    return list(kinds), kinds, frame
+    values = column_lists(frame, kinds, sqlite, table)
+    values.update(_flag_values(frame, shape))
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    values.update(_loaded_at=[stamp] * len(frame), _sync_run_id=[run_id] * len(frame))
+    return list(values), list(zip(*values.values(), strict=True))
 
 
 def _audit_json(audit: Any) -> str:
@@ -176,21 +175,25 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
             raise WarehouseError(f"A {zone} batch for {form_id} has repeat rows but no submission rows.",
                                  code="WH_022", hint="Pass the submission frame with its repeat frames.")
         key = (zone, root)
-        cols, kinds, frame = _prepare(zone, root, frames[root], shapes.get(key), batch.run_id, now)
-        ids = [int(i) for i in frame["_id"].tolist()]
+        cols, rows = _prepare(zone, root, frames[root], shapes.get(key), batch.run_id, now, sqlite)
+        ids = [row[0] for row in rows]
+        present = select_where_in(conn, tables[key], "_id", ids)
         if zone == ANALYTICS:
-            updated |= select_where_in(conn, tables[key], "_id", ids)
+            updated |= present
         loaded.update(ids)
         for k in children:
-            if k[0] == zone:
-                delete_where_in(conn, tables[k], "_id", ids)
-        upsert_rows(conn, tables[key], cols, frame_rows(frame, kinds, sqlite, root), ("_id",))
+            if k[0] == zone and present:
+                delete_where_in(conn, tables[k], "_id", sorted(present))
+        # New submissions (the usual page of an incremental sync) need no conflict handling:
+        # a plain insert is an upsert when no key exists, and COPY can write it directly.
+        write = upsert_rows if present else insert_rows
+        write(conn, tables[key], cols, rows, ("_id",))
         for tname, child in frames.items():
             if tname == root:
                 continue
             k = (zone, tname)
-            ccols, ckinds, cframe = _prepare(zone, tname, child, shapes.get(k), batch.run_id, now)
-            insert_rows(conn, tables[k], ccols, frame_rows(cframe, ckinds, sqlite, tname))
+            ccols, crows = _prepare(zone, tname, child, shapes.get(k), batch.run_id, now, sqlite)
+            insert_rows(conn, tables[k], ccols, crows)
 
     # 3. quarantine
     qmod.put(conn, form_id, items, fernet, batch.run_id, now)
@@ -213,7 +216,9 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
         rows = [(form_id, i, e.uuid, e.validation_status, e.state, e.form_version, batch.run_id, stamp)
                 for i, e in sorted(entries.items())]
-        upsert_rows(conn, m, mcols, rows, ("form_id", "_id"))
+        known = select_where_in(conn, m, "_id", list(entries), m.c.form_id == form_id)
+        write = upsert_rows if known else insert_rows
+        write(conn, m, mcols, rows, ("form_id", "_id"))
     if batch.watermark is not None:
         w = ops.watermarks
         conn.execute(w.delete().where(w.c.form_id == form_id))

@@ -39,6 +39,7 @@ REPORTING = "reporting"
 ZONES = (ANALYTICS, RESTRICTED, REPORTING)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 32_768  # page cache per zone file (default 2 MiB): keeps bulk upserts off the disk
 
 
 def _parse(url: str | URL) -> URL:
@@ -96,6 +97,7 @@ def create_engine(url: str | URL) -> Engine:
             conn.execute(f"ATTACH DATABASE ? AS {zone}", (str(path),))
             conn.execute(f"PRAGMA {zone}.journal_mode=WAL")
             conn.execute(f"PRAGMA {zone}.synchronous=NORMAL")
+            conn.execute(f"PRAGMA {zone}.cache_size=-{SQLITE_CACHE_KIB}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         return conn
