@@ -151,12 +151,11 @@ class _Tree:
 
 def _skeleton(form: Form, level: str | None) -> _Tree:
     """Every node of one level (the submission or one repeat item) in survey order, so absent
-    answers serialise as empty elements, as Collect writes them."""
+    answers serialise as empty elements, as Collect writes them (same order as pyxform's
+    instance)."""
     tree = _Tree()
     skip = len(level.split("/")) if level else 0
-    for f in form.fields:
-        if not f.has_value:
-            continue
+    for f in form.fields:  # notes too: they are (empty) nodes of the instance
         if f.repeat == level:
             tree.at(f.path.split("/")[skip:])
         elif f.repeat and (level is None or f.repeat.startswith(level + "/")):

@@ -145,3 +145,25 @@ def test_nested_repeats_inside_a_group_round_trip():
     xml = xml_from_submission(form, record)
     assert b"<g><visits><v>1</v><items><n>x</n></items><items><n>y</n></items></visits>" in xml
     assert submission_from_xml(form, xml) == record
+
+
+def test_instance_nodes_follow_pyxforms_instance(harassment_form):
+    """The XML the sandbox's phone submits has the nodes of the XForm's primary instance, in
+    its order (pyxform builds it from the same markdown)."""
+    import xml.etree.ElementTree as ET
+
+    from suara.forms.build import convert
+
+    xform, _, _ = convert(harassment_form, validate=False)
+    instance = ET.fromstring(xform).find(".//{http://www.w3.org/2002/xforms}instance")[0]
+
+    def paths(el, prefix=""):
+        out = []
+        for child in el:
+            path = f"{prefix}/{child.tag.split('}')[-1]}".lstrip("/")
+            out += [path, *paths(child, path)]
+        return out
+
+    ours = ET.fromstring(xml_from_submission(harassment_form, {"meta/instanceID": "uuid:1"}))
+    assert paths(ours) == paths(instance)
+    assert (ours.tag, ours.attrib) == ("data", dict(instance.attrib))
