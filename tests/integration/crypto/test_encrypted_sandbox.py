@@ -83,18 +83,24 @@ def test_damaged_download_goes_to_quarantine_with_its_reason(form, pulled):
     assert err.value.code == odk.TAMPERED
 
 
-def test_wrong_private_key_is_a_configuration_error_before_any_download(sandbox, form, tmp_path):
+@pytest.mark.parametrize("problem", ["unset", "other_pair"])
+def test_missing_or_wrong_key_stops_the_sync_before_any_data_moves(sandbox, form, tmp_path, problem):
+    """The pipeline resolves the key before it looks for the asset or pulls a page."""
+    from flows import pipeline
     from suara.crypto.keys import generate_keypair
 
-    pem, _ = generate_keypair()
-    (tmp_path / "other.pem").write_bytes(pem)
+    key_env = {}
+    if problem == "other_pair":
+        (tmp_path / "other.pem").write_bytes(generate_keypair()[0])
+        key_env = {"suara_form_private_key": tmp_path / "other.pem"}
     settings = load_settings(kobo_url=sandbox.url, kobo_token=sandbox.token,
-                             suara_form_private_key=tmp_path / "other.pem")
+                             suara_pseudonym_key="crypto-it-pseudonym-key-0123456789", **key_env)
     before = len(sandbox.requests)
     with pytest.raises(ConfigurationError) as err:
-        load_private_key(settings, form)
-    assert err.value.code == "CONF_KEY_MISMATCH" and "ilo_vh_reporting" in err.value.message
-    assert len(sandbox.requests) == before
+        pipeline.open_form(settings, KoboClient(settings), form)
+    assert err.value.code == {"unset": "CONF_KEY_UNSET", "other_pair": "CONF_KEY_MISMATCH"}[problem]
+    assert "ilo_vh_reporting" in err.value.message and err.value.exit_status == 2
+    assert len(sandbox.requests) == before  # not even the asset list was asked for
 
 
 def test_a_page_decrypts_with_concurrent_downloads_over_http(form, pulled):
