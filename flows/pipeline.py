@@ -34,6 +34,41 @@ class FormContext:
     private_key: object | None = None
     download: object = None  # client.download, for encrypted submissions' files
     counts: FormCounts = field(default_factory=FormCounts)
+    # Quasi-identifier columns of rows already released to analytics, per table, so each
+    # page is judged for k-anonymity against the whole table, not on its own.
+    prior: dict = field(default_factory=dict)
+
+
+def load_prior(ctx: FormContext, engine) -> None:
+    """Read the released rows' quasi-identifier (and l-diversity) columns from analytics."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from suara.privacy import policy_for
+
+    policy = policy_for(ctx.form)
+    insp = sa.inspect(engine)
+    for table in policy.tables:
+        cols = ["_id", *policy.quasi_identifiers(table), *policy.l_columns(table)]
+        if len(cols) == 1 or not insp.has_table(table, schema="analytics"):
+            continue
+        present = {c["name"] for c in insp.get_columns(table, schema="analytics")}
+        wanted = [c for c in dict.fromkeys(cols) if c in present]
+        select = ", ".join(f'"{c}"' for c in wanted)
+        with engine.connect() as conn:
+            ctx.prior[table] = pd.read_sql(sa.text(f'SELECT {select} FROM analytics."{table}"'), conn)
+
+
+def _remember_release(ctx: FormContext, release) -> None:
+    """Add this batch's released rows to ``ctx.prior`` (replacing earlier copies of their ids)."""
+    import pandas as pd
+
+    for table, old in list(ctx.prior.items()) or []:
+        new = release.analytics.get(table)
+        if new is None or new.empty:
+            continue
+        cols = [c for c in old.columns if c in new.columns]
+        ctx.prior[table] = pd.concat([old.loc[~old["_id"].isin(new["_id"])], new[cols]], ignore_index=True)
 
 
 def new_run_id() -> str:
@@ -82,7 +117,8 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
             _id=q._id, _uuid=q._uuid, form_version=q.form_version,
             reasons=list(q.reasons), payload=norm.raw.get(q._id),
         ))
-    release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys)
+    release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys,
+                        prior=ctx.prior or None)
     quarantined_ids = {q._id for q in quarantine}
     withheld = set(release.withheld) - quarantined_ids
     pulled_ids = list(norm.ids) + [q._id for q in quarantine if q._id not in norm.raw]
@@ -103,6 +139,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
         audit=release.audit,
     )
     warehouse.apply_batch(ctx.form, batch)
+    _remember_release(ctx, release)
     counts.pulled = len(pulled_ids)
     counts.quarantined = len(quarantined_ids)
     counts.withheld = len(withheld)

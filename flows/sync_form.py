@@ -114,6 +114,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     warehouse.begin_run(run_id, form.form_id)
     try:
         ctx = pipeline.open_form(settings, client, form)
+        pipeline.load_prior(ctx, warehouse.engine)
         cursor = warehouse.watermark(form.form_id) or 0
         while True:
             counts, cursor_next = pull_page(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
@@ -218,6 +219,7 @@ def reconcile_form(form_id: str) -> dict:
     client, warehouse = _open(settings)
     warehouse.begin_run(run_id, form_id)
     ctx = pipeline.open_form(settings, client, form)
+    pipeline.load_prior(ctx, warehouse.engine)
     counts = reconcile_form_task(ctx, client, warehouse, run_id)
     warehouse.refresh_reporting(form)
     warehouse.finish_run(run_id, form_id, counts.record(), "completed")

@@ -13,11 +13,17 @@ from suara.indicators.engine import Indicator, compute_all
 __all__ = ["Indicator", "compute_all", "indicators_for"]
 
 
-def _codes(form: Form, field: str, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+def _codes(form: Form, field: str, exclude: tuple[str, ...] = ()) -> tuple[tuple[str, str, str], ...]:
+    """(code, English label, Indonesian label) of a field's choices."""
     if not form.has_field(field):
         return ()
     lst = form.choices(form.field(field))
-    return tuple(c for c in (lst.names if lst else ()) if c not in exclude)
+
+    def label(c, code: str) -> str:
+        return next((v for k, v in c.labels.items() if f"({code})" in k), c.name)
+
+    return tuple((c.name, label(c, "en"), label(c, "id"))
+                 for c in (lst.choices if lst else ()) if c.name not in exclude)
 
 
 def indicators_for(form: Form) -> list[Indicator]:

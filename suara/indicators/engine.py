@@ -33,7 +33,7 @@ def col(df: Frame, name: str) -> pd.Series:
 
 
 def num(df: Frame, name: str) -> pd.Series:
-    return pd.to_numeric(col(df, name), errors="coerce")
+    return pd.to_numeric(col(df, name), errors="coerce").astype("float64")
 
 
 def eq(df: Frame, name: str, *values: str) -> pd.Series:
@@ -63,7 +63,9 @@ def any_sel_other_than(df: Frame, name: str, excluded: str) -> pd.Series:
 
 
 def b(s: pd.Series) -> pd.Series:
-    return s.astype(bool).astype(float)
+    """0/1 floats from a condition; unknown (NA, e.g. a comparison on an unanswered
+    nullable column) counts as false."""
+    return s.astype("boolean").fillna(False).astype(float)
 
 
 ALL = pd.Series  # marker for readability below
@@ -84,8 +86,8 @@ class Indicator:
     sensitive: bool = False      # harassment/pregnancy: stricter suppression threshold
 
     def compute(self, df: Frame) -> list[dict]:
-        num_ = pd.to_numeric(self.numerator(df), errors="coerce").fillna(0.0)
-        den = pd.to_numeric(self.denominator(df), errors="coerce").fillna(0.0)
+        num_ = pd.to_numeric(self.numerator(df), errors="coerce").astype("float64").fillna(0.0)
+        den = pd.to_numeric(self.denominator(df), errors="coerce").astype("float64").fillna(0.0)
         frame = pd.DataFrame({"num": num_, "den": den, "n": (den > 0).astype(int)})
         rows = [self._row("all", "all", frame)]
         for g in self.by:
@@ -110,7 +112,7 @@ class Indicator:
 
 
 def share(cond: Expr, den: Expr) -> tuple[Expr, Expr]:
-    return (lambda d: b(cond(d) & den(d).astype(bool))), (lambda d: b(den(d)))
+    return (lambda d: b(cond(d)) * b(den(d))), (lambda d: b(den(d)))
 
 
 def everyone(d: Frame) -> pd.Series:

@@ -68,10 +68,10 @@ INDICATORS = [
 ]
 
 
-def reasons_not_reporting(reasons: tuple[str, ...]) -> list[Indicator]:
-    """VH-10: one indicator per reason code of ``i_why_not`` (codes come from the form)."""
+def reasons_not_reporting(reasons: tuple[tuple[str, str, str], ...]) -> list[Indicator]:
+    """VH-10: one indicator per reason of ``i_why_not`` ((code, English, Indonesian) from the form)."""
     return [
-        _s(f"VH-10-{r}", f"Reason for not reporting: {r}", f"Alasan tidak melapor: {r}",
+        _s(f"VH-10-{r}", f"Reason for not reporting: {en}", f"Alasan tidak melapor: {idl}",
            lambda d, r=r: sel(d, "i_why_not", r), lambda d: eq(d, "i_reported", "no"), by=())
-        for r in reasons
+        for r, en, idl in reasons
     ]

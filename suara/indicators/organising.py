@@ -20,7 +20,7 @@ def _consented(d):
 
 
 def _z(d, name):
-    return num(d, name).fillna(0) * b(_consented(d))
+    return num(d, name).astype("float64").fillna(0) * b(_consented(d))
 
 
 def _mem_total(d):
@@ -42,7 +42,7 @@ def _ratio(id_, en, idl, numerator, denominator, unit="%", **kw) -> Indicator:
 
 
 def _unions(id_, en, idl, cond, den=_consented, **kw) -> Indicator:
-    return Indicator(id_, F, en, idl, lambda d: b(cond(d) & den(d)), lambda d: b(den(d)), by=(), **kw)
+    return Indicator(id_, F, en, idl, lambda d: b(cond(d)) * b(den(d)), lambda d: b(den(d)), by=(), **kw)
 
 
 def _lks_required(d):
@@ -123,9 +123,10 @@ INDICATORS = [
 ]
 
 # OA-13 topic coverage: share of unions trained on each topic (codes from the form's list).
-def training_topics(codes: tuple[str, ...], field: str = "tr_topics") -> list[Indicator]:
+def training_topics(codes: tuple[tuple[str, str, str], ...], field: str = "tr_topics") -> list[Indicator]:
+    """((code, English, Indonesian), …) from the form's topic list."""
     return [
-        _unions(f"OA-13-{c}", f"Unions trained on {c}", f"Serikat yang dilatih tentang {c}",
+        _unions(f"OA-13-{c}", f"Unions trained on: {en}", f"Serikat yang dilatih tentang: {idl}",
                 lambda d, c=c: sel(d, field, c))
-        for c in codes
+        for c, en, idl in codes
     ]
