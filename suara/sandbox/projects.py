@@ -147,6 +147,9 @@ class ProjectRoutes:
                 return json_response(405, {"detail": "Use PATCH to update an existing deployment"})
             if asset.asset_type != "survey":  # KPI raises BadAssetTypeException: a bare 500
                 return server_error()
+            refused = _xform_refusal(asset)
+            if refused:
+                return refused
             self.store.deploy(asset, bool(body.get("active", False)))
             return self._deployment_json(asset)
         if not deployed:
@@ -156,6 +159,9 @@ class ProjectRoutes:
             return self._deployment_json(asset)
         if body.get("version_id") != asset.latest.uid:  # NotImplementedError in KPI's serializer
             return server_error()
+        refused = _xform_refusal(asset)
+        if refused:
+            return refused
         self.store.deploy(asset, bool(body.get("active", asset.active)))
         return self._deployment_json(asset)
 
@@ -215,6 +221,16 @@ class ProjectRoutes:
         if not req.authenticated or task is None:
             return json_response(404, NOT_FOUND)
         return json_response(200, task)
+
+
+def _xform_refusal(asset: Asset) -> Response | None:
+    """KPI converts the content with pyxform at deployment and answers 400 ``{"error": …}``
+    when it fails (ODK Validate is skipped here: it needs a JVM per form)."""
+    from suara.forms.build import convert
+
+    _, _, findings = convert(asset.form, validate=False)
+    errors = [f.message for f in findings if f.is_error]
+    return json_response(400, {"error": errors[0]}) if errors else None
 
 
 def _asset_filter(q: str):

@@ -162,6 +162,16 @@ def test_import_deploy__round_trip(kobo, tmp_path):
     assert kobo.patch(asset_url + "deployment/", json={"active": False}).json()["active"] is False
 
 
+def test_deploy__form_pyxform_refuses__400_error(kobo, tmp_path):
+    """Should refuse to deploy content pyxform cannot convert, with KPI's {"error": …} (D1)."""
+    broken = SANDBOX_FORM.replace("${consent}='yes'", "${nonexistent}='yes'")
+    task = _upload(kobo, broken, tmp_path, library="false")
+    uid = task["messages"]["created"][0]["uid"]
+    r = kobo.post(f"{kobo.base}/api/v2/assets/{uid}/deployment/", json={"active": True})
+    assert r.status_code == 400 and "nonexistent" in r.json()["error"]
+    assert kobo.get(f"{kobo.base}/api/v2/assets/{uid}/").json()["has_deployment"] is False
+
+
 def test_import__without_library_false__becomes_a_block(kobo, tmp_path):
     """Should import as a library block when library=false is missing, undeployable (D1)."""
     task = _upload(kobo, SANDBOX_FORM, tmp_path)
