@@ -170,6 +170,12 @@ def revalidate(form_id: str, entry, forms_dir, as_version: str | None = None):
     if not isinstance(payload, dict):
         raise SuaraError(f"{form_id} _id {entry._id} has no stored payload (dropped?).",
                          code="QUAR_002", hint="A dropped submission cannot be released; edit it on the server.")
+    from suara.crypto.pull import is_encrypted
+
+    if is_encrypted(payload):
+        # Held as Kobo served it (ciphertext, CRYPT_* reasons): the refetch downloads, decrypts,
+        # verifies and validates it again, and quarantines it again if anything still fails.
+        return []
     stored = as_version or entry.form_version or ""
     raw_uid = payload.get("__version__") or payload.get("_version_") or ""
     version_map = {raw_uid: stored} if raw_uid and stored in versions else {}

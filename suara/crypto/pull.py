@@ -21,7 +21,7 @@ from typing import Any
 
 from suara.crypto.odk import MALFORMED, Manifest, PrivateKeys, decrypt_manifest
 from suara.crypto.xml_to_json import submission_from_xml
-from suara.errors import DecryptionError
+from suara.errors import DecryptionError, KoboNotFoundError
 from suara.forms.model import MEDIA_TYPES, Form
 
 # Keys of the manifest as Kobo flattens it: they describe the envelope, not the answers.
@@ -130,8 +130,16 @@ def _fetch(record: dict[str, Any], download: Callable[[str], bytes]) -> _Fetched
     """Read the manifest from the row and download the ``.enc`` files it lists (the I/O part)."""
     manifest = manifest_from_record(record)
     urls = attachment_urls(record)
-    files = {name: download(urls[name]) for name in (*manifest.media, manifest.xml_file)
-             if name in urls}
+    files: dict[str, bytes] = {}
+    for name in (*manifest.media, manifest.xml_file):
+        if name not in urls:
+            continue
+        try:
+            files[name] = download(urls[name])
+        except KoboNotFoundError:
+            # Deleted since the page was listed (or never stored): the row is quarantined as
+            # incomplete rather than failing the whole page; other transport errors propagate.
+            continue
     return _Fetched(manifest, files)
 
 

@@ -23,8 +23,9 @@ DEMO_PRIVATE = FORMS_DIR / "keys" / "DEMO_ONLY_private.pem"
 
 
 def damaging_encryptor():
-    """The phone's encryptor, except for three reports: one encrypted for another key pair,
-    one whose stored ciphertext is damaged, one whose signature is forged."""
+    """The phone's encryptor, except for four reports: one encrypted for another key pair,
+    one whose stored ciphertext is damaged, one whose signature is forged, and one whose audit
+    log is listed but not stored (the server answers 404)."""
     phone = odk_encryptor()
     _, other_public = generate_keypair()
     stranger = odk_encryptor(parse_public_key(other_public, form_id="test"))
@@ -44,6 +45,8 @@ def damaging_encryptor():
         if n == 4:
             public = public or parse_public_key(form.settings["public_key"], form_id=form.form_id)
             record = {**record, "base64EncryptedElementSignature": odk.rsa_wrap(public, b"\0" * 16)}
+        if n == 5:
+            files = {k: v for k, v in files.items() if k != "audit.csv.enc"}
         return record, files, xml
 
     return encrypt, seen
@@ -84,12 +87,20 @@ def test_damaged_reports_are_quarantined_with_their_reason(tmp_path, monkeypatch
     assert reasons[by_uuid[seen[1]]] == [odk.WRONG_KEY]
     assert reasons[by_uuid[seen[2]]] == [odk.TAMPERED]
     assert reasons[by_uuid[seen[3]]] == [odk.BAD_SIGNATURE]
+    assert reasons[by_uuid[seen[4]]] == [odk.MISSING_FILE]  # one 404 does not fail the page
     states = {i: e.state for i, e in wh.manifest(form.form_id).items()}
-    assert all(states[by_uuid[u]] == "quarantined" for u in seen[1:4])  # never half-loaded
+    assert all(states[by_uuid[u]] == "quarantined" for u in seen[1:5])  # never half-loaded
     assert counts.loaded + counts.withheld + counts.quarantined == len(records)
     assert counts.loaded > 0 and states[by_uuid[seen[0]]] in ("loaded", "withheld")
     # the quarantined payload is the encrypted row as Kobo served it: nothing was lost
     entry = wh.quarantine_get(form.form_id, by_uuid[seen[2]])
     assert entry.payload["base64EncryptedKey"] == next(
         r for r in records if r["_uuid"] == seen[2])["base64EncryptedKey"]
+    # Releasing an encrypted row hands it back to the sync (which re-decrypts it on refetch)
+    # instead of re-validating ciphertext as if it were answers.
+    from suara.cli import main
+
+    incomplete = by_uuid[seen[4]]
+    assert main(["quarantine", "release", form.form_id, str(incomplete), "--actor", "t"]) == 0
+    assert incomplete not in wh.manifest(form.form_id)
     wh.close()

@@ -185,3 +185,24 @@ def test_downloads_of_a_page_overlap(harassment_form, private_key, vh_pair):
     records = [r for _, r, _ in vh_pair[:2]]
     plain, failed = decrypt_records(harassment_form, records, download, private_key, workers=2)
     assert len(plain) == 2 and not failed
+
+
+def test_a_404_marks_the_row_incomplete_but_other_transport_errors_fail_the_page(
+        harassment_form, private_key, vh_pair):
+    from suara.errors import KoboNotFoundError, KoboTransientError
+
+    _, record, files = vh_pair[6]
+    server = Server(record, files)
+    audit_url = next(a["download_url"] for a in record["_attachments"]
+                     if a["media_file_basename"] == "audit.csv.enc")
+
+    def failing(error):
+        def download(url):
+            if url == audit_url:
+                raise error("file gone")
+            return server(url)
+        return download
+
+    assert _code(harassment_form, record, failing(KoboNotFoundError), private_key) == odk.MISSING_FILE
+    with pytest.raises(KoboTransientError):
+        decrypt_records(harassment_form, [record], failing(KoboTransientError), private_key)
