@@ -299,8 +299,9 @@ def decrypt_manifest(manifest: Manifest, files: Mapping[str, bytes],
     if absent:
         raise _fail(MISSING_FILE, f"{len(absent)} encrypted file(s) listed in the manifest are not "
                     f"available ({', '.join(absent)}).",
-                    "The upload may still be arriving or a file was deleted on the server; the "
-                    "submission is retried on the next sync.", instance_id=iid)
+                    "The upload may still be arriving or a file was deleted on the server; once "
+                    "the files are there, `suara quarantine release` hands the submission back to "
+                    "the next sync.", instance_id=iid)
     md5s: dict[str, str] = {}
     plain: dict[str, bytes] = {}
     for index, name in enumerate(names):
