@@ -1,0 +1,292 @@
+"""End-to-end benchmark: Suara's sync against dlt over the same sandbox and destinations.
+
+For each N and dialect it starts ``suara sandbox`` in its own process (N rights-baseline
+submissions, cloned from 2,000 synthetic templates, served at KPI's 1,000-row page cap over
+loopback HTTP), then in a fresh worker process runs
+
+* Suara: the sync of one form through the plain pipeline functions (the Prefect flow's own
+  steps without Prefect: pull → decrypt → normalise → validate → anonymise → load, then the
+  reporting refresh), timing each stage; then a no-change sync with the manifest scan, counting
+  its HTTP requests;
+* dlt: a ``rest_api`` source on the same ``/api/v2/assets/<uid>/data/`` endpoint (token header,
+  ``next`` links, limit 1,000, ``results``) loading into the same kind of destination (dlt's
+  ``sqlalchemy`` destination for SQLite, its ``postgres`` destination for PostgreSQL). dlt only
+  copies: no validation, no anonymisation, no quarantine.
+
+Each worker reports its own peak RSS (``getrusage``), so the sandbox's memory and CPU are not
+counted, as with a real server. PostgreSQL runs in throw-away databases on 127.0.0.1:5432.
+
+    ./dev bench                                   # N = 10k, 100k on SQLite and PostgreSQL
+    ./dev bench --sizes 1000000 --dialects sqlite
+    ./dev bench --prefect                         # also the Prefect flow at the smallest N
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+FORM_ID = "ilo_rights_baseline"
+PAGE = 1000
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+STAGES = ("pull", "decrypt", "normalise", "validate", "anonymise", "load", "other")
+# Benchmark-only keys: the synthetic data is not personal, but the pipeline refuses to run without.
+KEYS = {"SUARA_PSEUDONYM_KEY": "bench-pseudonym-key-0123456789abcdef",
+        "SUARA_RESTRICTED_KEY": "bench-restricted-key-0123456789abcdef"}
+
+
+# -- the parent: sandbox, databases, workers, table ------------------------------------------
+
+@contextmanager
+def sandbox(n: int, seed: int = 1):
+    """``suara sandbox`` in its own process; yields (url, token, asset uid)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("KOBO_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "suara", "sandbox", "--port", "0", "--submissions", str(n),
+         "--seed", str(seed), "--form", FORM_ID],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url, token = proc.stdout.readline().strip(), proc.stdout.readline().strip()
+        line = proc.stderr.readline()
+        if not url.startswith("http") or "\t" not in line:
+            raise SystemExit(f"sandbox did not start: {url!r} {line!r}")
+        yield url, token, line.split("\t")[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def database(dialect: str, tmp: Path, name: str):
+    """A fresh destination: (SQLAlchemy URL for Suara, URL dlt understands)."""
+    if dialect == "sqlite":
+        path = tmp / f"{name}.db"
+        yield f"sqlite:///{path}", f"sqlite:///{path}"
+        return
+    import psycopg
+
+    db = f"suara_bench_{name}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield (f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}",
+               f"postgresql://postgres@127.0.0.1:5432/{db}")
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def run_worker(kind: str, **kw) -> dict:
+    """Run one measurement in a fresh interpreter; it prints one JSON line last."""
+    cmd = [sys.executable, __file__, "--worker", kind, "--args", json.dumps(kw)]
+    env = {**os.environ, **KEYS, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-4000:])
+        raise SystemExit(f"{kind} worker failed (exit {out.returncode})")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(n: int, dialect: str, *, prefect: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="suara-bench-") as tmp, sandbox(n) as (url, token, uid):
+        tmp = Path(tmp)
+        common = dict(url=url, token=token, uid=uid, n=n, tmp=str(tmp))
+        with database(dialect, tmp, "suara") as (wh_url, _):
+            suara = run_worker("suara", warehouse=wh_url, **common)
+        with database(dialect, tmp, "dlt") as (_, dlt_url):
+            dlt = run_worker("dlt", dialect=dialect, destination=dlt_url, **common)
+        flow = None
+        if prefect:
+            with database(dialect, tmp, "flow") as (wh_url, _):
+                flow = run_worker("prefect", warehouse=wh_url, **common)
+    return {"n": n, "dialect": dialect, "suara": suara, "dlt": dlt, "prefect": flow}
+
+
+def table(results: list[dict]) -> str:
+    head = ("| N | dialect | Suara subs/s | " + " | ".join(STAGES) + " | Suara peak RSS MB | "
+            "dlt subs/s | dlt peak RSS MB | Suara ÷ dlt | no-change sync requests |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        s, d = r["suara"], r["dlt"]
+        total = sum(s["stages"].values()) or 1
+        shares = " | ".join(f"{100 * s['stages'].get(k, 0) / total:.0f} %" for k in STAGES)
+        lines.append(
+            f"| {r['n']:,} | {r['dialect']} | {s['rate']:,.0f} | {shares} | {s['rss_mb']:.0f} | "
+            f"{d['rate']:,.0f} | {d['rss_mb']:.0f} | {s['rate'] / d['rate']:.1f}× | "
+            f"{s['nochange_requests']} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
+
+
+# -- the workers ---------------------------------------------------------------------------------
+
+def _env(a: dict, warehouse: str) -> None:
+    os.environ.update(KOBO_URL=a["url"], KOBO_TOKEN=a["token"], WAREHOUSE_URL=warehouse,
+                      SUARA_DATA_DIR=str(Path(a["tmp"]) / uuid.uuid4().hex[:8]),
+                      SUARA_PAGE_SIZE=str(PAGE))
+
+
+def _prepare(warehouse_url: str):
+    from suara.forms import load_form_versions, load_forms
+    from suara.settings import load_settings
+    from warehouse import Warehouse
+
+    settings = load_settings()
+    form = next(f for f in load_forms(settings.forms_dir()) if f.form_id == FORM_ID)
+    wh = Warehouse.from_settings(settings)
+    wh.upgrade({FORM_ID: load_form_versions(FORM_ID, settings.forms_dir())})
+    return settings, form, wh
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def worker_suara(a: dict) -> dict:
+    """The sync through flows.sync_form.run_form with the Prefect tasks' plain functions."""
+    _env(a, a["warehouse"])
+    from flows import pipeline, sync_form
+    from suara.kobo import KoboClient
+
+    settings, form, wh = _prepare(a["warehouse"])
+    for name in ("pull_page", "reconcile_form_task", "reread_late"):  # no Prefect in this process
+        setattr(sync_form, name, getattr(sync_form, name).fn)
+    client = KoboClient(settings)
+    fetch, pulled = client.fetch_page, {"s": 0.0}
+
+    def timed_fetch(*args, **kw):
+        t = time.perf_counter()
+        try:
+            return fetch(*args, **kw)
+        finally:
+            pulled["s"] += time.perf_counter() - t
+
+    client.fetch_page = timed_fetch
+    pipeline.STAGE_SECONDS.clear()
+    start = time.perf_counter()
+    outcome = sync_form.run_form(settings, form, client, wh, pipeline.new_run_id(), reconcile=False)
+    seconds = time.perf_counter() - start
+    if outcome.status != "completed" or outcome.counts.pulled != a["n"]:
+        raise SystemExit(f"sync did not complete: {outcome.status} {outcome.error} {outcome.counts}")
+    stages = {"pull": pulled["s"], **pipeline.STAGE_SECONDS}
+    stages["other"] = max(0.0, seconds - sum(stages.values()))
+    rss = _rss_mb()
+    before = client.requests_made
+    again = sync_form.run_form(settings, form, client, wh, pipeline.new_run_id(), reconcile=True)
+    if again.counts.pulled or again.status != "completed":
+        raise SystemExit(f"no-change sync changed something: {again.counts}")
+    return {"rate": a["n"] / seconds, "seconds": seconds, "stages": stages, "rss_mb": rss,
+            "counts": outcome.counts.record(), "nochange_requests": client.requests_made - before}
+
+
+def worker_prefect(a: dict) -> dict:
+    """The same sync as a Prefect flow run (ephemeral test server; its startup is not timed)."""
+    _env(a, a["warehouse"])
+    from prefect.testing.utilities import prefect_test_harness
+
+    _prepare(a["warehouse"])
+    from flows.sync_form import sync_all_forms
+
+    with prefect_test_harness(server_startup_timeout=120):
+        start = time.perf_counter()
+        record = sync_all_forms([FORM_ID], reconcile=False)
+        seconds = time.perf_counter() - start
+    return {"rate": a["n"] / seconds, "seconds": seconds, "counts": record["forms"][FORM_ID]}
+
+
+def worker_dlt(a: dict) -> dict:
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    os.environ["DLT_DATA_DIR"] = str(Path(a["tmp"]) / "dlt-data")
+    source = rest_api_source({
+        "client": {
+            "base_url": a["url"] + "/api/v2/",
+            "auth": {"type": "api_key", "name": "Authorization", "api_key": f"Token {a['token']}",
+                     "location": "header"},
+            "paginator": {"type": "json_link", "next_url_path": "next"},
+        },
+        "resources": [{
+            "name": FORM_ID,
+            "endpoint": {"path": f"assets/{a['uid']}/data/", "params": {"limit": PAGE, "format": "json"},
+                         "data_selector": "results"},
+        }],
+    })
+    if a["dialect"] == "sqlite":
+        dest = dlt.destinations.sqlalchemy(credentials=a["destination"])
+    else:
+        dest = dlt.destinations.postgres(credentials=a["destination"])
+    pipe = dlt.pipeline(pipeline_name=f"kobo_{uuid.uuid4().hex[:8]}", destination=dest, dataset_name="kobo",
+                        pipelines_dir=str(Path(a["tmp"]) / "dlt-pipelines"))
+    start = time.perf_counter()
+    pipe.run(source)
+    seconds = time.perf_counter() - start
+    with pipe.sql_client() as sql:
+        loaded = sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(FORM_ID)}")[0][0]
+    if loaded != a["n"]:
+        raise SystemExit(f"dlt loaded {loaded} of {a['n']} submissions")
+    return {"rate": a["n"] / seconds, "seconds": seconds, "rss_mb": _rss_mb()}
+
+
+WORKERS = {"suara": worker_suara, "dlt": worker_dlt, "prefect": worker_prefect}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated N (default 10000,100000)")
+    ap.add_argument("--dialects", default="sqlite,postgresql", help="sqlite, postgresql or both")
+    ap.add_argument("--prefect", action="store_true", help="also time the Prefect flow at the smallest N")
+    ap.add_argument("--json", metavar="PATH", help="also write the raw figures as JSON")
+    ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    ap.add_argument("--args", help=argparse.SUPPRESS)
+    opts = ap.parse_args(argv)
+    if opts.worker:
+        print(json.dumps(WORKERS[opts.worker](json.loads(opts.args))))
+        return 0
+    sizes = [int(s) for s in opts.sizes.split(",") if s]
+    dialects = [d.strip() for d in opts.dialects.split(",") if d.strip()]
+    if unknown := set(dialects) - {"sqlite", "postgresql"}:
+        ap.error(f"unknown dialect(s): {', '.join(sorted(unknown))}")
+    print(f"# {time.strftime('%Y-%m-%d', time.gmtime())} · {machine()}", flush=True)
+    results = []
+    for n in sizes:
+        for dialect in dialects:
+            r = measure(n, dialect, prefect=opts.prefect and n == min(sizes) and dialect == dialects[0])
+            results.append(r)
+            s, d = r["suara"], r["dlt"]
+            print(f"N={n:,} {dialect}: Suara {s['rate']:,.0f}/s ({s['seconds']:.1f} s, {s['rss_mb']:.0f} MB) · "
+                  f"dlt {d['rate']:,.0f}/s ({d['seconds']:.1f} s) · counts {s['counts']}", flush=True)
+            if r["prefect"]:
+                p = r["prefect"]
+                print(f"  Prefect flow: {p['rate']:,.0f}/s ({p['seconds']:.1f} s)", flush=True)
+    print()
+    print(table(results))
+    print("\nStage shares are of Suara's sync time; `other` is manifest look-ups, run records and the "
+          "reporting refresh. dlt only copies the JSON: no validation, anonymisation or quarantine.")
+    if opts.json:
+        Path(opts.json).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
