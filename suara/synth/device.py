@@ -1,129 +1,32 @@
-"""Synthetic submissions generated from the Form model, in Kobo's JSON shape (kobo-api.md §6).
-
-Everything comes from the ``Form``: choice lists and ``choice_filter`` cascades, ``relevant``
-(a field's own and its groups'), ``constraint`` (numeric bounds are read from the expression,
-regexes are generated from), ``required``, ``calculation`` (evaluated with ``suara.xpath``,
-so ``eligible``/``k_score``/``any_vh`` hold what the device would compute) and
-``repeat_count``. Nothing here names a question of a particular form.
-
-Realism comes from a few generic rules, so indicators are not trivial: yes/no questions that
-gate later groups (their answers feed a group ``relevant`` or a calculation) are answered
-"yes" most of the time, so most respondents consent and some decline; "female" is chosen
-more often than other choices; "yes" to a sensitive (``pii_class`` S) question is rarer;
-"don't know"/"refuse"/"other" are rare; optional questions are sometimes skipped.
-
-``edge_share`` turns a share of rows into edge cases, one kind per row, in turn through
-``edge_kinds`` (the ``EDGE_*`` constants); ``generate_labelled`` says which row got which.
-Output is deterministic for a seed, and row ``i`` does not depend on ``n``.
-"""
+"""One respondent's interview as a device would record it: answers chosen from the Form model,
+relevance, constraints and calculations evaluated with ``suara.xpath``, Kobo's JSON shape."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import logging
 import math
 import random
 import re
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 from suara import xpath
 from suara.forms.model import GEO_TYPES, MEDIA_TYPES, Field, Form, Group
+from suara.synth.ids import formhub_uuid, stable_uid
 from suara.xpath.parser import _OPERATOR_NAMES, BinOp, Current, tokenize
 from suara.xpath.values import to_boolean, to_number, to_string
 
-# -- edge cases (one per edge row) -----------------------------------------------------------
-EDGE_OUT_OF_RANGE = "out_of_range"            # a number outside its constraint
-EDGE_UNKNOWN_CHOICE = "unknown_choice"        # a choice code the list does not have
-EDGE_MISSING_REQUIRED = "missing_required"    # a required, relevant answer removed
-EDGE_IRRELEVANT_ANSWER = "irrelevant_answer"  # an answer to a question its relevant hides
-EDGE_WRONG_VERSION = "wrong_version"          # __version__ the server never deployed
-EDGE_HUGE_STRING = "huge_string"              # a text answer of HUGE_STRING_LENGTH characters
-EDGE_CONTROL_CHARS = "control_chars"          # a text answer with control characters
-EDGE_PLANTED_IDENTIFIER = "planted_identifier"  # a NIK (16 digits) and a +62 phone in free text
-EDGE_KINDS = (
-    EDGE_OUT_OF_RANGE, EDGE_UNKNOWN_CHOICE, EDGE_MISSING_REQUIRED, EDGE_IRRELEVANT_ANSWER,
-    EDGE_WRONG_VERSION, EDGE_HUGE_STRING, EDGE_CONTROL_CHARS, EDGE_PLANTED_IDENTIFIER,
-)
-UNKNOWN_CHOICE = "zz_unknown"
-HUGE_STRING_LENGTH = 60_000
-CONTROL_CHARS = "\x00\x07\x1b[2J\x7f\u202e"
-
 # Answers start on this day (WIB, UTC+7) and move forward ~40 minutes per respondent.
 BASE_TIME = dt.datetime(2026, 5, 4, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
-_UID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"  # shortuuid's
 _RARE = {"dk", "refuse", "other", "na", "none", "nobody", "prefer_not", "not_sure"}
 _WORDS = ("pabrik", "serikat", "pekerja", "lembur", "upah", "kontrak", "shift", "jahit",
           "gudang", "pengawas", "rapat", "federasi", "lokal", "baru", "lama", "bagian")
 _DEVICES = 12  # enumerators/devices per form
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Synthetic:
-    submission: dict
-    edge: str | None   # the EDGE_* kind of this row, None for a clean row
-    field: str | None  # name of the field the edge touched (None for wrong_version)
-
-
-def stable_uid(prefix: str, *parts: object) -> str:
-    """A KPI-style uid (prefix + 21 shortuuid characters) that is the same on every run."""
-    n = int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest(), "big")
-    out = []
-    for _ in range(21):
-        n, r = divmod(n, len(_UID_ALPHABET))
-        out.append(_UID_ALPHABET[r])
-    return prefix + "".join(out)
-
-
-def version_uid(form: Form) -> str:
-    """The ``__version__`` uid a sandbox deployment of this form version carries."""
-    return stable_uid("v", form.form_id, form.version)
-
-
-_deployed_version_uid = version_uid  # generate() has a parameter of the same name
-
-
-def formhub_uuid(form: Form) -> str:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"suara:{form.form_id}").hex
-
-
-def generate(form: Form, n: int, *, seed: int = 0, edge_share: float = 0.0, start_id: int = 1,
-             version_uid: str | None = None, edge_kinds: Sequence[str] = EDGE_KINDS) -> list[dict]:
-    """``n`` submissions of ``form`` as the KPI data endpoint returns them."""
-    return [s.submission for s in generate_labelled(
-        form, n, seed=seed, edge_share=edge_share, start_id=start_id, version_uid=version_uid,
-        edge_kinds=edge_kinds)]
-
-
-def generate_labelled(form: Form, n: int, *, seed: int = 0, edge_share: float = 0.0,
-                      start_id: int = 1, version_uid: str | None = None,
-                      edge_kinds: Sequence[str] = EDGE_KINDS) -> list[Synthetic]:
-    """Like ``generate``, also saying which edge case each row carries."""
-    unknown = set(edge_kinds) - set(EDGE_KINDS)
-    if unknown:
-        raise ValueError(f"unknown edge kinds {sorted(unknown)}; use the EDGE_* constants")
-    gen = _Generator(form, seed, version_uid or _deployed_version_uid(form))
-    picker = random.Random(f"{seed}:edges")
-    out, turn = [], 0
-    for i in range(n):
-        sub, values = gen.respondent(i, start_id + i)
-        edge = field = None
-        if edge_kinds and picker.random() < edge_share:
-            for k in range(len(edge_kinds)):
-                kind = edge_kinds[(turn + k) % len(edge_kinds)]
-                field = _EDGES[kind](gen, sub, values, random.Random(f"{seed}:edge:{i}"))
-                if field is not False:
-                    edge, turn = kind, turn + k + 1
-                    break
-            field = field or None
-        out.append(Synthetic(sub, edge, field))
-    return out
 
 
 # -- expressions ------------------------------------------------------------------------------
@@ -201,7 +104,10 @@ class _Repeat:
         self.children: list[Field | _Repeat] = []
 
 
-class _Generator:
+class Generator:
+    """Respondents of one form: ``respondent(i, _id)`` is row ``i`` (its own seeded RNG, so
+    it does not depend on how many rows are made)."""
+
     def __init__(self, form: Form, seed: int, version: str):
         self.form, self.seed, self.version = form, seed, version
         self.formhub = formhub_uuid(form)
@@ -569,91 +475,3 @@ def _from_regex(pattern: str, rng: random.Random) -> str:
             i = j + 1
         out.extend(rng.choice(atom) for _ in range(rng.randint(lo, hi)))
     return "".join(out)
-
-
-# -- edge cases -------------------------------------------------------------------------------
-# Each returns the name of the field it changed, None when no field is involved, or False when
-# the row has nothing it can apply to (the next kind in turn is tried).
-
-
-def _top_fields(gen: _Generator, types: Sequence[str]) -> list[Field]:
-    return [f for f in gen.form.value_fields(None) if f.type in types and not f.is_metadata]
-
-
-def _edge_out_of_range(gen, sub, values, rng):
-    for f in _top_fields(gen, ("integer", "decimal")):
-        if f.path in sub and f.constraint:
-            for bad in ("-1", "999999999", "100001", "0"):
-                if not gen.satisfies(f, bad, values):
-                    sub[f.path] = bad
-                    return f.name
-    return False
-
-
-def _edge_unknown_choice(gen, sub, values, rng):
-    fields = [f for f in _top_fields(gen, ("select_one", "select_multiple")) if f.path in sub]
-    if not fields:
-        return False
-    f = rng.choice(fields)
-    sub[f.path] = UNKNOWN_CHOICE if f.type == "select_one" else f"{sub[f.path]} {UNKNOWN_CHOICE}"
-    return f.name
-
-
-def _edge_missing_required(gen, sub, values, rng):
-    fields = [f for f in gen.form.value_fields(None)
-              if f.required and f.path in sub and not f.is_metadata and f.type != "calculate"]
-    if not fields:
-        return False
-    f = rng.choice(fields)
-    del sub[f.path]
-    return f.name
-
-
-def _edge_irrelevant_answer(gen, sub, values, rng):
-    fields = [f for f in _top_fields(gen, ("select_one", "integer", "text", "select_multiple"))
-              if f.path not in sub and gen.form.relevant_chain(f) and not gen.relevant(f, values, {})]
-    if not fields:
-        return False
-    f = rng.choice(fields)
-    cl = gen.form.choices(f)
-    sub[f.path] = cl.choices[0].name if cl and cl.choices else ("1" if f.type == "integer" else "ya")
-    return f.name
-
-
-def _edge_wrong_version(gen, sub, values, rng):
-    sub["__version__"] = stable_uid("v", gen.form.form_id, "never-deployed")
-    return None
-
-
-def _text_target(gen, sub) -> Field | None:
-    texts = _top_fields(gen, ("text",))
-    ranked = sorted(texts, key=lambda f: (bool(f.constraint), f.path not in sub))
-    return ranked[0] if ranked else None
-
-
-def _text_edge(make):
-    def apply(gen, sub, values, rng):
-        f = _text_target(gen, sub)
-        if f is None:
-            return False
-        sub[f.path] = make(rng)
-        return f.name
-    return apply
-
-
-def _planted(rng: random.Random) -> str:
-    nik = "3216" + "".join(str(rng.randrange(10)) for _ in range(12))
-    phone = f"+62 81{rng.randrange(10)}-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}"
-    return f"pengawas lembur, NIK {nik}, hubungi {phone}"
-
-
-_EDGES = {
-    EDGE_OUT_OF_RANGE: _edge_out_of_range,
-    EDGE_UNKNOWN_CHOICE: _edge_unknown_choice,
-    EDGE_MISSING_REQUIRED: _edge_missing_required,
-    EDGE_IRRELEVANT_ANSWER: _edge_irrelevant_answer,
-    EDGE_WRONG_VERSION: _edge_wrong_version,
-    EDGE_HUGE_STRING: _text_edge(lambda rng: ("upah lembur " * HUGE_STRING_LENGTH)[:HUGE_STRING_LENGTH]),
-    EDGE_CONTROL_CHARS: _text_edge(lambda rng: f"gudang{CONTROL_CHARS}lama"),
-    EDGE_PLANTED_IDENTIFIER: _text_edge(_planted),
-}
