@@ -25,6 +25,7 @@ from suara.xpath.values import (
     Vec,
     booleans,
     days,
+    from_python,
     numbers,
     strings,
     to_boolean,
@@ -334,8 +335,6 @@ VECTOR: dict[str, Callable[..., Vec]] = {
 
 def _row_by_row(ctx, name: str, args: list[Vec]) -> Vec:
     """Run a scalar implementation on every row (exact fallback for rarely used functions)."""
-    from suara.xpath.values import from_python
-
     kind = RESULT_KIND[name] or "string"
     cols = []
     for a in args:
