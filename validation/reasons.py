@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from suara.crypto.odk import REASONS as _crypto_reasons
+
 # code → (what failed, what a data manager can do about it)
 CATALOGUE: dict[str, tuple[str, str]] = {
     "VAL_TYPE": ("an answer does not parse as its field's type (integer, decimal, date, …)",
@@ -27,6 +29,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "VAL_UNKNOWN_VERSION": ("the submission's form version is not in forms/ (nor forms/versions/)",
                             "Archive that version as forms/versions/<form_id>/<version>.md, then release."),
 }
+# Decryption reasons (encrypted forms) are defined beside the decryptor.
+CATALOGUE.update(_crypto_reasons)
 
 
 @dataclass(frozen=True, order=True)

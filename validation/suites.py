@@ -210,31 +210,11 @@ def snapshot(form: Form) -> str:
 
 
 def check_form(form: Form) -> list[str]:
-    """Problems that would leave part of a form unchecked: expressions the evaluator refuses.
-    ``suara forms check`` reports them (empty list = every rule can be enforced)."""
-    from suara.xpath import XPathUnsupported
+    """Problems that would leave part of a form unchecked (see ``suara.xpath.unevaluable``,
+    which ``suara forms check`` can call without importing this package)."""
+    from suara.xpath.coverage import unevaluable
 
-    problems = []
-    for f in form.fields:
-        for what, expr in (("relevant", f.relevant), ("constraint", f.constraint)):
-            if expr:
-                try:
-                    evaluable(expr)
-                except XPathUnsupported as exc:
-                    problems.append(f"{f.where}: {what} of '{f.name}': {exc.message}")
-        if f.choice_filter and not f.type.endswith("_from_file"):
-            try:
-                evaluable(f.choice_filter, choice_columns=True)
-            except XPathUnsupported as exc:
-                problems.append(f"{f.where}: choice_filter of '{f.name}': {exc.message}")
-    for g in form.groups:
-        for what, expr in (("relevant", g.relevant), ("repeat_count", g.repeat_count)):
-            if expr:
-                try:
-                    evaluable(expr)
-                except XPathUnsupported as exc:
-                    problems.append(f"{g.where}: {what} of group '{g.name}': {exc.message}")
-    return problems
+    return [str(p) for p in unevaluable(form)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ that uses it fails ``suara forms check`` rather than being silently left uncheck
 ``evaluate_row`` over one row (the synthetic-data generator uses it).
 """
 
+from suara.xpath.coverage import Unevaluable, unevaluable
 from suara.xpath.evaluate import evaluate, evaluate_row
 from suara.xpath.parser import (
     CHOICE_PREFIX,
@@ -46,7 +47,8 @@ def evaluable(expr: str, *, choice_columns: bool = False) -> Node:
 
 
 __all__ = [
-    "CHOICE_PREFIX", "FUNCTIONS", "BinOp", "Call", "ChoiceColumn", "Current", "Day", "Literal", "Neg", "Node", "Parent", "Ref",
-    "XPathUnsupported", "choice_columns_used", "evaluable", "evaluate", "evaluate_row", "integral", "parse",
-    "references", "static_type",
+    "CHOICE_PREFIX", "FUNCTIONS", "BinOp", "Call", "ChoiceColumn", "Current", "Day", "Literal",
+    "Neg", "Node", "Parent", "Ref", "Unevaluable", "XPathUnsupported", "choice_columns_used",
+    "evaluable", "evaluate", "evaluate_row", "integral", "parse", "references", "static_type",
+    "unevaluable",
 ]

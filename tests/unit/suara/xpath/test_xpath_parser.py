@@ -155,3 +155,24 @@ def test_parse__any_text__parses_or_refuses_cleanly(text):
         parse(text)
     except XPathUnsupported as exc:
         assert exc.message
+
+
+def test_unevaluable__names_row_column_and_construct():
+    from suara.forms import form_from_markdown
+    from suara.xpath import unevaluable
+
+    form = form_from_markdown("""
+| survey   |                |      |       |                          |                               |                                   |
+|          | type           | name | label | relevant                 | constraint                    | calculation                       |
+|          | integer        | a    | A     |                          | . > /data/b                   |                                   |
+|          | integer        | b    | B     | instance('x')/root = 1   |                               |                                   |
+|          | calculate      | c    |       |                          |                               | pulldata('f', 'v', 'k', ${a})     |
+|          | integer        | d    | D     |                          | . = pulldata('f', 'v', 'k', 1) |                                  |
+|          | integer        | e    | E     | ${a} > 1                 | . < 5                         |                                   |
+| settings |                |      |       |                          |                               |                                   |
+|          | form_id        |      |       |                          |                               |                                   |
+|          | unev           |      |       |                          |                               |                                   |
+""")
+    problems = {(p.name, p.column) for p in unevaluable(form)}
+    assert problems == {("a", "constraint"), ("b", "relevant"), ("d", "constraint")}
+    assert all("survey" in p.where for p in unevaluable(form))
