@@ -54,9 +54,9 @@ _PAGE = """<!doctype html>
 {% else %}<tr><td colspan="3" class="ok">none</td></tr>{% endfor %}</table>
 <h2>Expectations</h2>
 <table><tr><th>table</th><th>version</th><th>field</th><th>code</th><th>expectation</th>
-<th>rows checked</th><th>rows failing</th><th>pass</th></tr>
+<th>Great Expectations type</th><th>rows checked</th><th>rows failing</th><th>pass</th></tr>
 {% for o in form.outcomes %}<tr><td>{{ o.table }}</td><td>{{ o.form_version }}</td><td>{{ o.field }}</td>
-<td>{{ o.code }}</td><td>{{ o.expectation }}</td><td class="n">{{ o.evaluated }}</td>
+<td>{{ o.code }}</td><td>{{ o.expectation }}</td><td class="muted">{{ o.gx_type }}</td><td class="n">{{ o.evaluated }}</td>
 <td class="n {{ 'fail' if o.failed else '' }}">{{ o.failed }}</td>
 <td class="n">{{ o.rate }}</td></tr>{% endfor %}</table>
 {% endif %}
@@ -74,18 +74,19 @@ def _aggregate(results: Iterable[ValidationResult]) -> dict[str, dict]:
         for code, n in r.summary()["by_code"].items():
             f["codes"][code] += n
         for o in r.outcomes:
-            key = (o.table, o.form_version, o.field, o.code, o.expectation)
+            key = (o.table, o.form_version, o.field, o.code, o.expectation, o.gx_type)
             evaluated, failed = f["outcomes"].get(key, (0, 0))
             f["outcomes"][key] = (evaluated + o.evaluated, failed + o.failed)
     for f in forms.values():
         f["valid"] = f["submissions"] - f["quarantined"]
         f["by_code"] = sorted(f.pop("codes").items())
         rows = []
-        for (table, version, field, code, expectation), (evaluated, failed) in f.pop("outcomes").items():
+        for (table, version, field, code, expectation, gx_type), (evaluated, failed) in \
+                f.pop("outcomes").items():
             rate = f"{100 * (evaluated - failed) / evaluated:.1f} %" if evaluated else "–"
             rows.append({"table": table, "form_version": version, "field": field, "code": code,
-                         "expectation": expectation, "evaluated": evaluated, "failed": failed,
-                         "rate": rate})
+                         "expectation": expectation, "gx_type": gx_type, "evaluated": evaluated,
+                         "failed": failed, "rate": rate})
         # Failing expectations first, then in suite order.
         f["outcomes"] = sorted(rows, key=lambda o: (o["failed"] == 0,))
         f["failing"] = sum(1 for o in rows if o["failed"])
