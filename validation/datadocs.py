@@ -22,7 +22,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1d2530}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid #dde2e8;padding:.35rem .6rem;text-align:left;font-size:.9rem}
-th{background:#f3f5f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f5f8}td{overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .fail{color:#a3261b;font-weight:600}.ok{color:#216e39}.muted{color:#667085;font-size:.85rem}
 .card{display:inline-block;border:1px solid #dde2e8;border-radius:6px;padding:.6rem 1rem;margin:.3rem}
 .card b{display:block;font-size:1.4rem}a{color:#1f5fae}
@@ -53,10 +53,10 @@ _PAGE = """<!doctype html>
 {% for code, n in form.by_code %}<tr><td>{{ code }}</td><td class="n fail">{{ n }}</td><td>{{ describe(code) }}</td></tr>
 {% else %}<tr><td colspan="3" class="ok">none</td></tr>{% endfor %}</table>
 <h2>Expectations</h2>
-<table><tr><th>table</th><th>version</th><th>field</th><th>code</th><th>expectation</th>
-<th>Great Expectations type</th><th>rows checked</th><th>rows failing</th><th>pass</th></tr>
+<table><tr><th>table</th><th>version</th><th>field</th><th>code</th><th>expectation (Great Expectations type)</th>
+<th>rows checked</th><th>rows failing</th><th>pass</th></tr>
 {% for o in form.outcomes %}<tr><td>{{ o.table }}</td><td>{{ o.form_version }}</td><td>{{ o.field }}</td>
-<td>{{ o.code }}</td><td>{{ o.expectation }}</td><td class="muted">{{ o.gx_type }}</td><td class="n">{{ o.evaluated }}</td>
+<td>{{ o.code }}</td><td>{{ o.expectation }}<br><span class="muted">{{ o.gx_type }}</span></td><td class="n">{{ o.evaluated }}</td>
 <td class="n {{ 'fail' if o.failed else '' }}">{{ o.failed }}</td>
 <td class="n">{{ o.rate }}</td></tr>{% endfor %}</table>
 {% endif %}
