@@ -18,7 +18,7 @@ def register(sub) -> None:
     p.set_defaults(handler=_sync)
 
     d = sub.add_parser("demo", help="sandbox + sync + report on the embedded default")
-    d.add_argument("--submissions", type=int, default=400, help="synthetic submissions per form")
+    d.add_argument("--submissions", type=int, default=1000, help="synthetic submissions per form")
     d.add_argument("--data-dir", default="data", help="where the warehouse and report go")
     d.add_argument("--seed", type=int, default=7)
     d.set_defaults(handler=_demo)

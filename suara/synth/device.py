@@ -334,6 +334,14 @@ class Generator:
             return 0.15
         if name == "yes" and f.effective_class == "S":
             return 0.25
+        if f.effective_class == "Q" and f.type == "select_one" and not f.choice_filter \
+                and f.name not in self.cascades:
+            # Real workforces are concentrated (most workers are young sewing operators on
+            # the same contract type); a Zipf-like skew over the list's order gives the
+            # quasi-identifier combinations the k-anonymity check sees in real data.
+            cl = self.form.choices(f)
+            rank = cl.names.index(name) if cl and name in cl.names else 0
+            return 1.0 / (rank + 1) ** 1.6
         return 1.0
 
     def _select_one(self, f: Field, values: dict) -> str | None:
