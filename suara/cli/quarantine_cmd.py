@@ -210,7 +210,8 @@ def run_release(args: argparse.Namespace) -> int:
             released.append(_id)
     if released:
         print(f"released {len(released)} submission(s) of {args.form_id}: "
-              f"{', '.join(map(str, released))}; the next `suara sync {args.form_id}` refetches and loads them.")
+              f"{', '.join(map(str, released))}; the next sync that scans the manifest refetches and "
+              f"loads them (now: suara sync {args.form_id} --reconcile yes).")
     return 1 if refused else 0
 
 
