@@ -103,3 +103,21 @@ def test_form_gx_suites__real_form__one_suite_per_table(forms_dir):
             codes = {e.meta["code"] for e in suite.expectations}
             assert codes <= {"VAL_TYPE", "VAL_REQUIRED", "VAL_IRRELEVANT", "VAL_CHOICE",
                              "VAL_CONSTRAINT", "VAL_CROSS_FIELD", "VAL_DUPLICATE_ID"}
+
+
+def test_gx_engine__expectation_gx_cannot_evaluate__fails_loudly_not_silently():
+    """stack.md P11: a between on a text column gives no unexpected rows, only exception_info;
+    the engine must refuse rather than report 'no failures'."""
+    import pandas as pd
+
+    from suara.errors import ValidationSetupError
+    from validation.gx_engine import failing_masks
+
+    spec = {"type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "n", "min_value": 0, "max_value": 10},
+            "meta": {"code": "VAL_CONSTRAINT", "table": "t", "field": "n", "expectation": "0..10"}}
+    frame = pd.DataFrame({"n": pd.Series(["42", "x", "7"], dtype=object)})
+    with pytest.raises(ValidationSetupError, match="could not evaluate"):
+        failing_masks([spec], frame)
+    typed = pd.DataFrame({"n": pd.array([42, None, 7], dtype="Int64")})
+    assert failing_masks([spec], typed)[0].tolist() == [True, False, False]
