@@ -124,3 +124,17 @@ def test_cli__upgrade_twice__both_succeed(tmp_path, monkeypatch, forms_dir, caps
     assert "upgraded" in capsys.readouterr().out
     assert main(["warehouse", "upgrade"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("already up to date")
+
+
+def test_engine__sqlite__pragmas_and_transactional_ddl(tmp_path):
+    """Should open every zone in WAL with foreign keys on, and roll back DDL with its transaction."""
+    with Warehouse(f"sqlite:///{tmp_path}/wh.db") as wh, wh.engine.connect() as conn:
+        modes = {z: conn.exec_driver_sql(f"PRAGMA {z}.journal_mode").scalar() for z in ("analytics", "restricted", "reporting")}
+        assert modes == {"analytics": "wal", "restricted": "wal", "reporting": "wal"}
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        conn.rollback()  # end the autobegun read transaction
+        with conn.begin() as txn:
+            conn.exec_driver_sql("CREATE TABLE reporting.scratch (x integer)")
+            txn.rollback()
+        assert conn.exec_driver_sql(
+            "SELECT count(*) FROM reporting.sqlite_master WHERE name = 'scratch'").scalar() == 0
