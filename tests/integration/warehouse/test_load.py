@@ -196,3 +196,37 @@ def test_reconcile_due__every_second_run__alternates(wh):
         wh.finish_run(f"run-{n}", FORM_ID, {}, "completed")
     assert due == [True, False, True, False]
     assert wh.reconcile_due(FORM_ID, 0) is False
+
+
+KILL_SCRIPT = """
+import os, sys
+sys.path.insert(0, {repo!r})
+import warehouse.load
+from tests.unit.warehouse.sample_forms import FORM_ID, frames
+from warehouse import LoadBatch, Warehouse
+
+def die(*a, **kw):
+    os._exit(9)  # the process dies with the rows written but nothing committed
+
+warehouse.load.qmod.put = die
+wh = Warehouse({url!r}, restricted_key="k" * 32)
+analytics, restricted = frames([2, 3])
+wh.apply_batch(FORM_ID, LoadBatch(run_id="r2", analytics=analytics, restricted=restricted,
+                                  loaded={{2: "u2", 3: "u3"}}, watermark=3))
+"""
+
+
+def test_apply_batch__process_killed_mid_batch__nothing_half_written(wh, warehouse_url):
+    """L3: Should recover to the last committed batch when the loading process is killed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    wh.apply_batch(FORM_ID, _batch([1]))
+    before = {z: wh.dump(z) for z in ("analytics", "restricted")}
+    repo = str(Path(__file__).resolve().parents[3])
+    script = KILL_SCRIPT.format(repo=repo, url=warehouse_url)
+    result = subprocess.run([sys.executable, "-c", script], cwd=repo, timeout=120)
+    assert result.returncode == 9
+    assert {z: wh.dump(z) for z in ("analytics", "restricted")} == before
+    assert wh.watermark(FORM_ID) == 1
