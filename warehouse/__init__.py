@@ -4,14 +4,14 @@ Public API (see warehouse/README.md):
 
 * ``Warehouse(url)`` / ``Warehouse.from_settings(settings)``
 * ``.plan(form_versions_by_form) -> SchemaPlan`` / ``.upgrade(...) -> SchemaPlan``
-* ``.watermark(form_id)``, ``.manifest(form_id)``
+* ``.watermark(form_id)``, ``.manifest(form_id, ids=None)``
 * ``.begin_run(run_id, form_ids)``, ``.apply_batch(form, LoadBatch) -> LoadCounts``,
   ``.finish_run(run_id, form_id, counts, status, error_code=None)``, ``.run_records(run_id)``
 * ``.quarantine_list(...)``, ``.quarantine_get(form_id, _id)``, ``.quarantine_mark(...)``
 * ``.erase(form, ids, run_id=, reason=)``, ``.reconcile_due(form_id, every)``
 * ``.quarantine_reason_counts(form_id, run_id)``, ``.privacy_audit_summary(form_id, run_id)``
 * ``.refresh_reporting(form_or_forms)`` (indicator tables, warehouse/indicators.py)
-* ``.table_counts()``, ``.dump(zone)`` for exact comparisons
+* ``.table_counts()``, ``.dump(zone)`` for exact comparisons; ``.export_analytics(path)`` (SQLite)
 """
 
 from warehouse.facade import Warehouse
