@@ -17,9 +17,13 @@ enforces foreign keys per connection only), ``journal_mode=WAL`` and ``synchrono
 on every attached file, and a busy timeout so concurrent writers wait instead of failing.
 
 Atomicity across files: a transaction touching several attached files is atomic against
-exceptions and rollbacks (what the loader relies on), but with WAL a machine crash *during*
-COMMIT may leave one file committed and another not (sqlite.org/lang_attach.html). The
-loader is idempotent and the manifest allows reconciliation, which covers that window.
+exceptions and rollbacks (what the loader relies on), but with WAL (or an in-memory main
+database) a crash *during* COMMIT may leave one file committed and another not
+(sqlite.org/lang_attach.html). SQLite then commits the files one after another in attach
+order (vdbe.c ``vdbeCommit``, the "simple case" loop; read in source), so the files are
+attached analytics → restricted → reporting on purpose: a crash between them can leave
+analytics rows whose manifest and watermark (restricted) did not move — the next sync reloads
+them, idempotently — but never a watermark that covers rows which are not there.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from suara.errors import ConfigurationError
 ANALYTICS = "analytics"
 RESTRICTED = "restricted"
 REPORTING = "reporting"
-ZONES = (ANALYTICS, RESTRICTED, REPORTING)
+ZONES = (ANALYTICS, RESTRICTED, REPORTING)  # also the SQLite attach (= commit) order; see above
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 32_768  # page cache per zone file (default 2 MiB): keeps bulk upserts off the disk

@@ -132,6 +132,9 @@ def test_engine__sqlite__pragmas_and_transactional_ddl(tmp_path):
         modes = {z: conn.exec_driver_sql(f"PRAGMA {z}.journal_mode").scalar() for z in ("analytics", "restricted", "reporting")}
         assert modes == {"analytics": "wal", "restricted": "wal", "reporting": "wal"}
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # Commit order follows attach order: rows (analytics) before their watermark (restricted).
+        attached = [r[1] for r in conn.exec_driver_sql("PRAGMA database_list") if r[1] not in ("main", "temp")]
+        assert attached == ["analytics", "restricted", "reporting"]
         conn.rollback()  # end the autobegun read transaction
         with conn.begin() as txn:
             conn.exec_driver_sql("CREATE TABLE reporting.scratch (x integer)")
