@@ -106,8 +106,16 @@ class FormOutcome:
 
 
 def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
-             reconcile: bool) -> FormOutcome:
-    """One form's whole sync (called inside the flows)."""
+             reconcile: bool, page_tasks: bool = True) -> FormOutcome:
+    """One form's whole sync (called inside the flows).
+
+    ``page_tasks=False`` runs the page steps as plain calls: used when the whole form is
+    itself one task on a Dask worker (flows/scale.py), where nested task runs would need
+    the worker to reach the Prefect API.
+    """
+    pull = pull_page if page_tasks else pull_page.fn
+    reconcile_step = reconcile_form_task if page_tasks else reconcile_form_task.fn
+    late_step = reread_late if page_tasks else reread_late.fn
     started = time.monotonic()
     outcome = FormOutcome(form.form_id)
     progress.emit(form.form_id, "start")
@@ -117,7 +125,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
         pipeline.load_prior(ctx, warehouse.engine)
         cursor = warehouse.watermark(form.form_id) or 0
         while True:
-            counts, cursor_next = pull_page(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
+            counts, cursor_next = pull(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
             outcome.counts.add(counts)
             progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
             if cursor_next is None:
@@ -125,9 +133,9 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             cursor = cursor_next
         if reconcile:
             # The manifest scan also finds late-visible rows (ids it has never seen).
-            outcome.counts.add(reconcile_form_task(ctx, client, warehouse, run_id))
+            outcome.counts.add(reconcile_step(ctx, client, warehouse, run_id))
         elif cursor:
-            outcome.counts.add(reread_late(ctx, client, warehouse, run_id, cursor))
+            outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor))
     except ConfigurationError as exc:
         outcome.status, outcome.error = "config_error", f"{exc.code}: {exc.message}"
     except SuaraError as exc:
@@ -199,15 +207,19 @@ def sync_all_forms(form_ids: list[str] | None = None, reconcile: bool | None = N
     for form in forms:
         due = reconcile if reconcile is not None else warehouse.reconcile_due(form.form_id, settings.suara_reconcile_every)
         outcomes.append(run_form(settings, form, client, warehouse, run_id, reconcile=due))
-    record = {
+    record = run_record(run_id, outcomes, client.requests_made)
+    publish_run_artifacts(record, outcomes, warehouse)
+    return record
+
+
+def run_record(run_id: str, outcomes: list[FormOutcome], requests: int) -> dict:
+    return {
         "run_id": run_id,
         "forms": {o.form_id: o.counts.record() for o in outcomes},
         "status": {o.form_id: o.status for o in outcomes},
         "errors": {o.form_id: o.error for o in outcomes if o.error},
-        "requests": client.requests_made,
+        "requests": requests,
     }
-    publish_run_artifacts(record, outcomes, warehouse)
-    return record
 
 
 @flow
