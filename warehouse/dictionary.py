@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from warehouse.derive import DerivedColumn, FormSchema
 from warehouse.session import ANALYTICS
+from warehouse.tables import grain
 
 _LANGUAGE_NAMES = {"en": "english", "id": "indonesian"}
 
@@ -89,3 +90,13 @@ def column_map_rows(schema: FormSchema) -> list[dict]:
              xlsform_path=c.xlsform_path, choice=c.choice)
         for (zone, _), t in schema.tables.items() if zone == ANALYTICS for c in t.columns.values()
     ]
+
+
+def table_catalogue_rows(schema: FormSchema) -> list[dict]:
+    rows = []
+    for (zone, _), t in schema.tables.items():
+        if zone == ANALYTICS:
+            en, id_ = grain(t.name, schema.form_id, t.parent is not None)
+            rows.append(dict(table_name=t.name, form_id=schema.form_id, parent_table=t.parent,
+                             grain_en=en, grain_id=id_))
+    return rows

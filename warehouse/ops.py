@@ -168,5 +168,16 @@ column_map = sa.Table(
     comment="One row per analytics form column: the SQL name back to its XLSForm path (and choice).",
 )
 
+table_catalogue = sa.Table(
+    "table_catalogue", metadata,
+    sa.Column("table_name", sa.String(128), primary_key=True),
+    sa.Column("form_id", sa.String(128), nullable=False),
+    sa.Column("parent_table", sa.String(128)),
+    sa.Column("grain_en", sa.Text(), nullable=False),
+    sa.Column("grain_id", sa.Text(), nullable=False),
+    schema=ANALYTICS,
+    comment="One row per analytics form table: what one of its rows is (SQLite keeps no table comments).",
+)
+
 # Per-run logs, left out of exact warehouse comparisons.
 LOG_TABLES = {run_records.key, quarantine_actions.key, privacy_audits.key}

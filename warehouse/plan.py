@@ -16,7 +16,12 @@ import sqlalchemy as sa
 
 from warehouse import ops
 from warehouse.derive import FormSchema, check_compatible, check_not_withdrawn
-from warehouse.dictionary import choice_label_rows, column_map_rows, dictionary_rows
+from warehouse.dictionary import (
+    choice_label_rows,
+    column_map_rows,
+    dictionary_rows,
+    table_catalogue_rows,
+)
 from warehouse.session import ANALYTICS
 from warehouse.tables import SQL_TYPES, TABLE_MARKER, build_tables, shape_of
 
@@ -160,10 +165,11 @@ def apply_form_steps(conn: sa.Connection, steps: list[PlanStep], schemas: Iterab
 
 
 def write_catalogues(conn: sa.Connection, schema: FormSchema) -> None:
-    """Replace the form's rows in choice_labels, data_dictionary and column_map."""
+    """Replace the form's rows in choice_labels, data_dictionary, column_map and table_catalogue."""
     for table, rows in ((ops.choice_labels, choice_label_rows(schema)),
                         (ops.data_dictionary, dictionary_rows(schema)),
-                        (ops.column_map, column_map_rows(schema))):
+                        (ops.column_map, column_map_rows(schema)),
+                        (ops.table_catalogue, table_catalogue_rows(schema))):
         conn.execute(table.delete().where(table.c.form_id == schema.form_id))
         if rows:
             conn.execute(table.insert(), rows)

@@ -41,10 +41,19 @@ class TableShape:
 
     @property
     def grain(self) -> str:
-        if self.is_repeat:
-            return (f"One row per item of repeat group {self.name.split('__', 1)[-1]} in a "
-                    f"submission of form {self.form_id}; key (_id, _parent_index, _index).")
-        return f"One row per submission of form {self.form_id}; key _id (the Kobo submission id)."
+        return grain(self.name, self.form_id, self.is_repeat)[0]
+
+
+def grain(table: str, form_id: str, is_repeat: bool) -> tuple[str, str]:
+    """What one row of a form table is, in English and Indonesian."""
+    if is_repeat:
+        group = table.split("__", 1)[-1]
+        return (f"One row per item of repeat group {group} in a submission of form {form_id}; "
+                "key (_id, _parent_index, _index).",
+                f"Satu baris per butir kelompok ulangan {group} dalam satu kiriman formulir {form_id}; "
+                "kunci (_id, _parent_index, _index).")
+    return (f"One row per submission of form {form_id}; key _id (the Kobo submission id).",
+            f"Satu baris per kiriman formulir {form_id}; kunci _id (id kiriman Kobo).")
 
 
 def shape_of(table: DerivedTable) -> TableShape:

@@ -49,7 +49,8 @@ def test_upgrade__sqlite__analytics_file_holds_analytics_only(tmp_path, forms_di
     with sqlite3.connect(files["analytics"]) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = {r[1] for r in db.execute(f"PRAGMA table_info({FORM_ID})")}
-    assert tables == {FORM_ID, f"{FORM_ID}__kids", "choice_labels", "data_dictionary", "column_map"}
+    assert tables == {FORM_ID, f"{FORM_ID}__kids", "choice_labels", "data_dictionary", "column_map",
+                      "table_catalogue"}
     assert "harassed_n" not in columns and "visit_date" not in columns
     assert {"issues", "issues__wage", "issues__hours"} <= columns
     with Warehouse(url) as wh:
