@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_sync import _env, _state, _sync, forms, sandbox  # noqa: F401 - fixtures
+from tests.e2e.test_sync import _env, _state, _sync
 
 pytestmark = [pytest.mark.e2e]
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 
 from suara.forms import load_form_versions, load_forms
+from tests.e2e.conftest import N
 from warehouse import Warehouse
 
 pytestmark = [pytest.mark.e2e]
 
-N = 80
 KEY_ENV = {
     "SUARA_PSEUDONYM_KEY": "e2e-sync-pseudonym-key-0123456789",
     "SUARA_RESTRICTED_KEY": "e2e-sync-restricted-key-0123456789",
@@ -25,20 +25,6 @@ KEY_ENV = {
 VOLATILE = {"refreshed_at", "run_id", "finished_at", "started_at", "updated_run", "quarantined_at",
             "updated_at", "created_at"}
 PER_RUN_TABLES = {"responses", "run_records", "privacy_audits", "quarantine_actions"}
-
-
-@pytest.fixture()
-def forms(forms_dir):
-    return load_forms(forms_dir)
-
-
-@pytest.fixture()
-def sandbox(forms):
-    from suara.sandbox import Sandbox
-    from suara.sandbox.encrypted import odk_encryptor
-
-    with Sandbox(forms, submissions=N, seed=11, edge_share=0.05, encryptor=odk_encryptor()) as sb:
-        yield sb
 
 
 def _env(monkeypatch, sandbox, tmp_path, name: str, forms_dir):
