@@ -54,6 +54,8 @@ class FormContext:
     # Quasi-identifier columns of rows already released to analytics, per table, so each
     # page is judged for k-anonymity against the whole table, not on its own.
     prior: dict = field(default_factory=dict)
+    # Each page's validation counts (no rows, no values), for the run's Data Docs.
+    validation: list = field(default_factory=list)
 
 
 def load_prior(ctx: FormContext, engine) -> None:
@@ -132,6 +134,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
         norm = normalise(ctx.versions, ctx.form, records, version_map=ctx.version_map)
     with _timed("validate"):
         result = validate_batch(ctx.versions, norm)
+    ctx.validation.append(result.without_rows())
     for q in result.quarantined:
         quarantine.append(QuarantineItem(
             _id=q._id, _uuid=q._uuid, form_version=q.form_version,

@@ -44,6 +44,7 @@ def sync_form_task(form_id: str, run_id: str, reconcile: bool | None) -> dict:
     client, warehouse = _open(settings)
     due = reconcile if reconcile is not None else warehouse.reconcile_due(form_id, settings.suara_reconcile_every)
     outcome = run_form(settings, form, client, warehouse, run_id, reconcile=due, page_tasks=False)
+    outcome.validation = []  # per-page counts stay on the worker; the result travels light
     return {**asdict(outcome), "requests": client.requests_made}
 
 

@@ -103,6 +103,7 @@ class FormOutcome:
     error: str | None = None
     seconds: float = 0.0
     audit: dict = field(default_factory=dict)
+    validation: list = field(default_factory=list, repr=False)  # per-page counts, for Data Docs
 
 
 def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
@@ -136,6 +137,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             outcome.counts.add(reconcile_step(ctx, client, warehouse, run_id))
         elif cursor:
             outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor))
+        outcome.validation = ctx.validation
     except ConfigurationError as exc:
         outcome.status, outcome.error = "config_error", f"{exc.code}: {exc.message}"
     except SuaraError as exc:
@@ -208,8 +210,24 @@ def sync_all_forms(form_ids: list[str] | None = None, reconcile: bool | None = N
         due = reconcile if reconcile is not None else warehouse.reconcile_due(form.form_id, settings.suara_reconcile_every)
         outcomes.append(run_form(settings, form, client, warehouse, run_id, reconcile=due))
     record = run_record(run_id, outcomes, client.requests_made)
-    publish_run_artifacts(record, outcomes, warehouse)
+    publish_run_artifacts(record, outcomes, warehouse, _outputs(settings, outcomes))
     return record
+
+
+def _outputs(settings: Settings, outcomes: list[FormOutcome]) -> dict[str, str]:
+    """Build the run's Data Docs (counts only) and say where they and the report are."""
+    links = {}
+    results = [r for o in outcomes for r in o.validation]
+    if results:
+        try:
+            from validation.datadocs import build_data_docs
+
+            links["Data Docs (validation)"] = str(build_data_docs(results, settings.suara_data_dir / "datadocs"))
+        except Exception as exc:  # noqa: BLE001 - docs must never fail a sync that loaded data
+            log.warning("could not build Data Docs (%s)", type(exc).__name__)
+    report = settings.suara_data_dir / "report" / "index.html"
+    links["Indicator report"] = f"{report}" if report.exists() else "run `suara report`"
+    return links
 
 
 def run_record(run_id: str, outcomes: list[FormOutcome], requests: int) -> dict:

@@ -396,25 +396,17 @@ def _optional(form: Form, module: str, attribute: str) -> tuple[Callable | None,
 
 
 def rule_xpath_supported(form: Form) -> list[Finding]:
-    """Refuse expressions the validation engine's XPath evaluator cannot run (suara.xpath)."""
-    parse, out = _optional(form, "suara.xpath", "parse")
-    if parse is None:
+    """Refuse expressions the validation engine's XPath evaluator cannot run (suara.xpath):
+    relevant, constraint, calculation, choice_filter and repeat_count, as validation uses them."""
+    unevaluable, out = _optional(form, "suara.xpath", "unevaluable")
+    if unevaluable is None:
         return out
-    items = [(g.name, g.where, {"relevant": g.relevant}) for g in form.groups]
-    items += [(f.name, f.where, {"relevant": f.relevant, "constraint": f.constraint,
-                                 "calculation": f.calculation}) for f in _sheet_fields(form)]
-    for name, where, exprs in items:
-        for col, expr in exprs.items():
-            if not expr:
-                continue
-            try:
-                parse(expr)
-            except SuaraError as exc:  # suara.xpath.XPathUnsupported
-                out.append(error(
-                    "FORM_220", where, f"the {col} of '{name}' cannot be evaluated by the pipeline: {exc.message}",
-                    "Rewrite it with the functions suara.xpath supports, or extend suara.xpath; "
-                    "otherwise validation could not check these submissions.",
-                ))
+    for item in unevaluable(form):
+        out.append(error(
+            "FORM_220", item.where, f"the {item.column} of '{item.name}' cannot be evaluated by the pipeline: {item.message}",
+            "Rewrite it with the functions suara.xpath supports, or extend suara.xpath; "
+            "otherwise validation could not check these submissions.",
+        ))
     return out
 
 

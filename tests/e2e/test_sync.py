@@ -61,6 +61,24 @@ def _state(wh: Warehouse) -> dict:
     return out
 
 
+def _check_artifacts(record: dict, token: str) -> None:
+    """Every run leaves, per form, a markdown summary for project managers: counts, the
+    balance check and links — and no secret."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[record["run_id"]])))
+    by_key = {a.key: a for a in arts}
+    for form_id, counts in record["forms"].items():
+        md = by_key[f"sync-{form_id.replace('_', '-')}"].data
+        assert f"| {counts['pulled']} | {counts['loaded']} |" in md
+        assert "pulled = loaded + quarantined + withheld → **yes**" in md
+        assert "Data Docs" in md and "Privacy audit" in md
+        assert token not in md and KEY_ENV["SUARA_PSEUDONYM_KEY"] not in md
+    assert "sync-counts" in by_key
+
+
 def _ids(wh: Warehouse, zone: str, table: str) -> set[int]:
     return {r["_id"] for r in wh.dump(zone).get(table, [])}
 
@@ -77,6 +95,7 @@ def test_sync__first_then_second_run__second_changes_nothing(prefect_backend, mo
         assert c["loaded"] > N // 2, form_id
     before = _state(wh)
     assert before["restricted.manifest"], "manifest written"
+    _check_artifacts(first, sandbox.token)
     second = _sync()
     assert all(c["pulled"] == 0 and c["deleted"] == 0 for c in second["forms"].values()), second["forms"]
     assert _state(wh) == before

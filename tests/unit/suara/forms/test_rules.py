@@ -303,10 +303,10 @@ def test_an_absent_optional_module_skips_its_rule_silently(monkeypatch):
 
 
 def test_a_broken_optional_module_is_a_warning_not_a_silent_skip(monkeypatch):
-    monkeypatch.setitem(sys.modules, "suara.xpath", types.ModuleType("suara.xpath"))  # no parse()
+    monkeypatch.setitem(sys.modules, "suara.xpath", types.ModuleType("suara.xpath"))  # no unevaluable()
     [finding] = rule_xpath_supported(form())
     assert (finding.severity, finding.code) == ("warning", "FORM_222")
-    assert "suara.xpath.parse" in finding.message
+    assert "suara.xpath.unevaluable" in finding.message
 
 
 def test_a_pulldata_file_must_sit_beside_the_form_with_the_columns_read(tmp_path):
@@ -320,3 +320,16 @@ def test_a_pulldata_file_must_sit_beside_the_form_with_the_columns_read(tmp_path
     assert [(x.code, "'district_code'" in x.message) for x in rule_media_files(f)] == [("FORM_227", True)]
     (tmp_path / "umk.csv").write_text("district_code,umk_amount,umk_year\n3216,5558515,2025\n")
     assert rule_media_files(f) == []
+
+
+def test_xpath_rule__pulldata_in_a_constraint__refused_at_check_time():
+    """A constraint calling pulldata() cannot be checked row by row: refused, naming the row."""
+    f = form(("| if(${age} >= 18, 1, 0) |", "| if(${age} >= 18, 1, 0) |"))
+    bad = f.fields[0]
+    import dataclasses
+
+    broken = dataclasses.replace(f, fields=(dataclasses.replace(bad, constraint="pulldata('umk','a','b','c') > 1"),
+                                            *f.fields[1:]))
+    findings = rule_xpath_supported(broken)
+    assert [x.code for x in findings] == ["FORM_220"]
+    assert f"constraint of '{bad.name}'" in findings[0].message
