@@ -155,7 +155,8 @@ class SubmissionService:
         for page in self.iter_pages(uid, None, MAX_PAGE, fields=MANIFEST_FIELDS):
             for row in page.results:
                 status = row.get("_validation_status") or {}
-                yield row["_id"], str(row.get("_uuid") or ""), (status.get("uid") if isinstance(status, dict) else None)
+                uid_ = status.get("uid") if isinstance(status, dict) else None
+                yield row["_id"], str(row.get("_uuid") or ""), (None if uid_ is None else str(uid_))
 
     def fetch_ids(self, uid: str, ids: Iterable[int]) -> Iterator[list[dict]]:
         """The current full submissions for ``ids``, one list per request chunk.

@@ -1,0 +1,80 @@
+"""Crash: ``suara sync`` killed with SIGKILL at random moments, then re-run, must end with
+exactly a clean run's warehouse — nothing lost, nothing duplicated, the watermark where the
+rows are. The kill moments are seeded and spread over the sync's working span (after its
+first form starts), so they land in pulls, loads, reconciles and reporting refreshes."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.resilience.harness import REPO, SYNC, child_env, configure, scale, state, sync_child
+
+pytestmark = [pytest.mark.resilience, pytest.mark.e2e]
+
+KEYS = {"SUARA_PSEUDONYM_KEY": "resilience-crash-pseudonym-key-0123456789",
+        "SUARA_RESTRICTED_KEY": "resilience-crash-restricted-key-0123456789"}
+
+
+class _Child:
+    """``suara sync`` in a child process; notes when its first form starts and counts pages."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(SYNC, cwd=REPO, env=child_env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.started = threading.Event()
+        self.pages = 0
+        self.began = time.monotonic()
+        self.working_from: float | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            if ": started" in line and not self.started.is_set():
+                self.working_from = time.monotonic()
+                self.started.set()
+            elif "pages " in line:
+                self.pages += 1
+
+    def wait(self) -> int:
+        rc = self.proc.wait(timeout=300)
+        self.proc.stdout.close()
+        self._reader.join(timeout=5)
+        self.started.set()
+        return rc
+
+
+def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_backend, monkeypatch, tmp_path,
+                                                                      sandbox, forms_dir):
+    """Should converge on the clean warehouse after every SIGKILL and re-run."""
+    clean = configure(monkeypatch, sandbox, tmp_path / "clean", forms_dir, KEYS)
+    child = _Child()
+    assert child.wait() == 0
+    span = time.monotonic() - child.working_from  # the sync's working time, without start-up
+    expected = state(clean)
+    assert expected["restricted.manifest"]
+
+    rng = random.Random(20261128)
+    killed_after_pages = []
+    for point in range(scale().kill_points):
+        wh = configure(monkeypatch, sandbox, tmp_path / f"crash{point}", forms_dir, KEYS)
+        child = _Child()
+        assert child.started.wait(120), "the sync never started a form"
+        time.sleep(rng.uniform(0.0, 0.95) * span)
+        child.proc.send_signal(signal.SIGKILL)
+        rc = child.wait()
+        killed_after_pages.append(child.pages if rc == -signal.SIGKILL else "finished")
+        rerun = sync_child()
+        for form_id, c in rerun["forms"].items():
+            assert c["pulled"] == c["loaded"] + c["quarantined"] + c["withheld"], (point, form_id, c)
+        assert state(wh) == expected, f"kill point {point} (after {killed_after_pages[-1]} pages)"
+        wh.close()
+    # The kills must have hit running syncs, not only finished ones.
+    assert sum(1 for p in killed_after_pages if p != "finished") >= max(1, len(killed_after_pages) // 2), \
+        killed_after_pages
