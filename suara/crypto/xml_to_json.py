@@ -160,9 +160,8 @@ def _skeleton(form: Form, level: str | None) -> _Tree:
             tree.at(f.path.split("/")[skip:])
         elif f.repeat and (level is None or f.repeat.startswith(level + "/")):
             # a field of a nested repeat: place the repeat node at this level
-            outer = next(g.path for g in form.repeats
-                         if f.repeat == g.path or f.repeat.startswith(g.path + "/")
-                         if g.parent_repeat == level)
+            outer = next(g.path for g in form.repeats if g.parent_repeat == level and (
+                f.repeat == g.path or f.repeat.startswith(g.path + "/")))
             tree.at(outer.split("/")[skip:]).items = []
     return tree
 
