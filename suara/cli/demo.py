@@ -115,7 +115,8 @@ def run_demo(args) -> int:
         _say("What to open:")
         _say(f"   the report:        open {report}")
         _say(f"   analyst SQL:       sqlite3 {data_dir / 'suara.db'} 'SELECT * FROM ilo_rights_baseline LIMIT 5'")
-        _say(f"   quarantine:        ./dev suara quarantine list   (with the env of {data_dir / 'demo-secrets.env'})")
+        _say(f"   quarantine:        (set -a; . {data_dir / 'demo-secrets.env'}; set +a; "
+             f"WAREHOUSE_URL={env['WAREHOUSE_URL']} ./dev suara quarantine list)")
         _say(f"   Prefect runs:      PREFECT_HOME={env.get('PREFECT_HOME', '$PREFECT_HOME')} .venv/bin/prefect server start  → http://127.0.0.1:4200")
         return exit_status(record)
     finally:
