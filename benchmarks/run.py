@@ -233,6 +233,7 @@ def worker_dlt(a: dict) -> dict:
         }],
     })
     if a["dialect"] == "sqlite":
+        os.environ["LOAD__WORKERS"] = "1"  # dlt's advice for SQLite: parallel loaders lock it
         dest = dlt.destinations.sqlalchemy(credentials=a["destination"])
     else:
         dest = dlt.destinations.postgres(credentials=a["destination"])
