@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+
+from warehouse import LoadCounts
 
 
 @dataclass
-class FormCounts:
-    """Counts of submissions for one form in one run.
+class FormCounts(LoadCounts):
+    """The warehouse's submission counts for one form in one run, plus what the pull cost.
 
     pulled = loaded + quarantined + withheld. ``updated`` counts loaded submissions that
     replaced an earlier copy (edits, validation changes, releases); ``deleted`` counts
     submissions erased because the server deleted them (not part of ``pulled``).
     """
 
-    pulled: int = 0
-    loaded: int = 0
-    updated: int = 0
-    deleted: int = 0
-    quarantined: int = 0
-    withheld: int = 0
     pages: int = 0
     requests: int = 0
 
-    def add(self, other: FormCounts) -> None:
-        for key, value in asdict(other).items():
-            setattr(self, key, getattr(self, key) + value)
+    def add(self, other: LoadCounts) -> None:
+        for f in fields(other):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def balanced(self) -> bool:
         return self.pulled == self.loaded + self.quarantined + self.withheld
 
     def record(self) -> dict[str, int]:
         """The run record's per-form object (design.md, `suara sync --json`)."""
-        return {k: getattr(self, k) for k in ("pulled", "loaded", "updated", "deleted", "quarantined", "withheld")}
+        return {f.name: getattr(self, f.name) for f in fields(LoadCounts)}
