@@ -128,7 +128,8 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
         while True:
             counts, cursor_next = pull(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
             outcome.counts.add(counts)
-            progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
+            if counts.pages:
+                progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
             if cursor_next is None:
                 break
             cursor = cursor_next
