@@ -70,6 +70,7 @@ def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_back
         child.proc.send_signal(signal.SIGKILL)
         rc = child.wait()
         killed_after_pages.append(child.pages if rc == -signal.SIGKILL else "finished")
+        _assert_watermarks_cover_loaded_rows(wh)
         rerun = sync_child()
         for form_id, c in rerun["forms"].items():
             assert c["pulled"] == c["loaded"] + c["quarantined"] + c["withheld"], (point, form_id, c)
@@ -78,3 +79,16 @@ def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_back
     # The kills must have hit running syncs, not only finished ones.
     assert sum(1 for p in killed_after_pages if p != "finished") >= max(1, len(killed_after_pages) // 2), \
         killed_after_pages
+
+
+def _assert_watermarks_cover_loaded_rows(wh) -> None:
+    """Right after a kill: each form's watermark is exactly its highest manifest _id (a fresh
+    warehouse pulls in _id order), so no row above it was committed without it, or vice versa."""
+    manifest = wh.dump("restricted").get("manifest", [])
+    for form_id in {r["form_id"] for r in manifest} | set(_marked(wh)):
+        ids = [r["_id"] for r in manifest if r["form_id"] == form_id]
+        assert wh.watermark(form_id) == (max(ids) if ids else None), form_id
+
+
+def _marked(wh) -> list[str]:
+    return [r["form_id"] for r in wh.dump("restricted").get("watermarks", [])]
