@@ -19,8 +19,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from suara.forms import Form
-from suara.indicators import compute_all, indicators_for
-from warehouse.session import ANALYTICS, REPORTING, RESTRICTED
+from suara.indicators import compute_chunks, indicators_for
+from warehouse.session import REPORTING, RESTRICTED
 
 reporting_metadata = sa.MetaData()
 
@@ -95,29 +95,17 @@ def _read(conn: sa.Connection, zone: str, table: str) -> pd.DataFrame | None:
     return pd.read_sql(sa.text(f'SELECT * FROM {zone}."{table}"'), conn)
 
 
-def form_frames(conn: sa.Connection, form: Form) -> dict[str, pd.DataFrame]:
-    """Every loaded row of each of the form's tables: the restricted (secure) table, with any
-    column only the analytics table has joined on the keys."""
-    from suara.normalise import table_name
+CHUNK_ROWS = 20_000
 
-    frames: dict[str, pd.DataFrame] = {}
-    for repeat in (None, *[g.path for g in form.repeats]):
-        name = table_name(form.form_id, repeat)
-        keys = ["_id"] if repeat is None else ["_id", "_parent_index", "_index"]
-        a = _read(conn, ANALYTICS, name)
-        r = _read(conn, RESTRICTED, name)
-        if a is None and r is None:
-            continue
-        if r is None:
-            frames[name] = a
-        elif a is None:
-            frames[name] = r
-        else:
-            # Restricted holds every loaded row (the secure dataset); analytics holds the
-            # k-anonymous release, a subset. Aggregates come from all rows, suppressed after.
-            extra = [c for c in a.columns if c not in r.columns or c in keys]
-            frames[name] = r.merge(a[extra], on=keys, how="left")
-    return frames
+
+def source_chunks(conn: sa.Connection, form: Form, chunk_rows: int = CHUNK_ROWS):
+    """The form's submission table from the restricted zone — every loaded row (the secure
+    dataset; analytics holds the k-anonymous subset) — read ``chunk_rows`` at a time, so the
+    refresh's memory is bounded by the chunk, not by the form's history."""
+    if not sa.inspect(conn).has_table(form.form_id, schema=RESTRICTED):
+        return
+    yield from pd.read_sql(sa.text(f'SELECT * FROM {RESTRICTED}."{form.form_id}" ORDER BY _id'), conn,
+                           chunksize=chunk_rows)
 
 
 def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
@@ -147,8 +135,9 @@ def refresh(conn: sa.Connection, form: Form, now=None) -> int:
     """Recompute and replace a form's reporting rows; returns the number of indicator cells."""
     reporting_metadata.create_all(conn, checkfirst=True)
     refresh_operations(conn, form)
-    frames = form_frames(conn, form)
-    cells = compute_all(indicators_for(form), frames)
+    distribution = {field: counts for field, counts in _distribution_fields(form)}
+    chunks = (_count_distribution(chunk, distribution) for chunk in source_chunks(conn, form))
+    cells = compute_chunks(indicators_for(form), chunks)
     conn.execute(indicator_cells.delete().where(indicator_cells.c.form_id == form.form_id))
     conn.execute(distributions.delete().where(distributions.c.form_id == form.form_id))
     if cells.empty:
@@ -158,7 +147,7 @@ def refresh(conn: sa.Connection, form: Form, now=None) -> int:
     cols = [c.name for c in indicator_cells.columns]
     records = cells[cols].astype(object).where(cells[cols].notna(), None).to_dict("records")
     conn.execute(indicator_cells.insert(), records)
-    _refresh_distributions(conn, form, frames)
+    _write_distributions(conn, form, distribution)
     return len(records)
 
 
@@ -184,18 +173,32 @@ def refresh_operations(conn: sa.Connection, form: Form) -> None:
                                         for k, v in counts.items()])
 
 
-def _refresh_distributions(conn: sa.Connection, form: Form, frames: dict[str, pd.DataFrame]) -> None:
+def _distribution_fields(form: Form):
+    """(field, running counts per band) for the banded distributions this form reports."""
+    for field, (form_id, _, labels) in SCORE_BANDS.items():
+        if form_id == form.form_id:
+            yield field, dict.fromkeys(labels, 0)
+
+
+def _count_distribution(chunk: pd.DataFrame, distribution: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Add one chunk's banded counts (and hand the chunk on to the indicators)."""
+    for field, counts in distribution.items():
+        if field not in chunk.columns:
+            continue
+        _, edges, labels = SCORE_BANDS[field]
+        scores = pd.to_numeric(chunk[field], errors="coerce").dropna()
+        banded = pd.cut(scores, bins=list(edges), right=False, labels=list(labels))
+        for label, n in banded.value_counts().items():
+            counts[str(label)] += int(n)
+    return chunk
+
+
+def _write_distributions(conn: sa.Connection, form: Form, distribution: dict[str, dict[str, int]]) -> None:
     from suara.privacy.suppress import suppress_cells
 
-    for field, (form_id, edges, labels) in SCORE_BANDS.items():
-        top = frames.get(form.form_id)
-        if form_id != form.form_id or top is None or field not in top.columns:
-            continue
-        scores = pd.to_numeric(top[field], errors="coerce").dropna()
-        banded = pd.cut(scores, bins=list(edges), right=False, labels=list(labels))
-        counts = banded.value_counts().reindex(list(labels), fill_value=0)
-        df = pd.DataFrame({"form_id": form.form_id, "name": field, "bucket": list(labels),
-                           "count": counts.to_numpy().astype(int)})
+    for field, counts in distribution.items():
+        df = pd.DataFrame({"form_id": form.form_id, "name": field, "bucket": list(counts),
+                           "count": list(counts.values())})
         df = suppress_cells(df, count_col="count", threshold=threshold_for(form, False))
         df.loc[df["suppressed"], "count"] = None
         rows = df.astype(object).where(df.notna(), None).to_dict("records")

@@ -85,30 +85,48 @@ class Indicator:
     headline: bool = False
     sensitive: bool = False      # harassment/pregnancy: stricter suppression threshold
 
-    def compute(self, df: Frame) -> list[dict]:
+    def sums(self, df: Frame) -> dict[tuple[str, str], tuple[float, float, int]]:
+        """(group_by, group_value) → (Σ numerator, Σ denominator, n) over ``df``.
+
+        Sums add up across chunks of a table, so a large table can be read a chunk at a time
+        (memory bounded by the chunk, not the table) and combined with :func:`merge_sums`.
+        """
         num_ = pd.to_numeric(self.numerator(df), errors="coerce").astype("float64").fillna(0.0)
         den = pd.to_numeric(self.denominator(df), errors="coerce").astype("float64").fillna(0.0)
         frame = pd.DataFrame({"num": num_, "den": den, "n": (den > 0).astype(int)})
-        rows = [self._row("all", "all", frame)]
+        out = {("all", "all"): (float(frame["num"].sum()), float(frame["den"].sum()), int(frame["n"].sum()))}
         for g in self.by:
             keys = col(df, g).astype("string").fillna("(missing)")
-            for value, part in frame.groupby(keys, sort=True):
-                rows.append(self._row(g, str(value), part))
-        return rows
+            grouped = frame.groupby(keys, sort=True).sum()
+            for value, r in grouped.iterrows():
+                out[(g, str(value))] = (float(r["num"]), float(r["den"]), int(r["n"]))
+        return out
 
-    def _row(self, group_by: str, group_value: str, part: Frame) -> dict:
-        den = float(part["den"].sum())
-        num_ = float(part["num"].sum())
-        value = np.nan if den == 0 else num_ / den
-        if self.unit == "%" and not np.isnan(value):
-            value *= 100.0
-        return {
-            "indicator_id": self.id, "form_id": self.form_id, "label_en": self.label_en,
-            "label_id": self.label_id, "unit": self.unit, "group_by": group_by,
-            "group_value": group_value, "numerator": num_, "denominator": den,
-            "n": int(part["n"].sum()), "value": value, "headline": self.headline,
-            "sensitive": self.sensitive,
-        }
+    def rows(self, sums: dict[tuple[str, str], tuple[float, float, int]]) -> list[dict]:
+        """The published rows (value = Σnum/Σden, × 100 for shares), all first, then groups."""
+        out = []
+        for (group_by, group_value), (num_, den, n) in sorted(
+                sums.items(), key=lambda kv: (kv[0][0] != "all", kv[0])):
+            value = np.nan if den == 0 else num_ / den
+            if self.unit == "%" and not np.isnan(value):
+                value *= 100.0
+            out.append({
+                "indicator_id": self.id, "form_id": self.form_id, "label_en": self.label_en,
+                "label_id": self.label_id, "unit": self.unit, "group_by": group_by,
+                "group_value": group_value, "numerator": num_, "denominator": den,
+                "n": n, "value": value, "headline": self.headline, "sensitive": self.sensitive,
+            })
+        return out
+
+    def compute(self, df: Frame) -> list[dict]:
+        return self.rows(self.sums(df))
+
+
+def merge_sums(total: dict, part: dict) -> dict:
+    for key, (num_, den, n) in part.items():
+        a, b_, c = total.get(key, (0.0, 0.0, 0))
+        total[key] = (a + num_, b_ + den, c + n)
+    return total
 
 
 def share(cond: Expr, den: Expr) -> tuple[Expr, Expr]:
@@ -126,4 +144,17 @@ def compute_all(indicators: list[Indicator], frames: dict[str, Frame]) -> pd.Dat
         table = ind.table or ind.form_id
         if table in frames:
             rows.extend(ind.compute(frames[table]))
+    return pd.DataFrame(rows)
+
+
+def compute_chunks(indicators: list[Indicator], chunks) -> pd.DataFrame:
+    """The same long table from one table read in chunks (all indicators on that table)."""
+    totals: dict[str, dict] = {ind.id: {} for ind in indicators}
+    for chunk in chunks:
+        for ind in indicators:
+            merge_sums(totals[ind.id], ind.sums(chunk))
+    rows: list[dict] = []
+    for ind in indicators:
+        if totals[ind.id]:
+            rows.extend(ind.rows(totals[ind.id]))
     return pd.DataFrame(rows)

@@ -58,3 +58,16 @@ def test_organising__pooled_density_and_empty_denominator_is_nan():
     rows = compute_all(organising.INDICATORS, {"ilo_org_assessment": df})
     assert _by_id(rows, "OA-1").value == pytest.approx(20.0)
     assert math.isnan(_by_id(rows, "OA-10c").value)
+
+
+def test_chunks__same_cells_as_one_frame():
+    """Reading a table in chunks (bounded memory) gives exactly the cells of one whole read."""
+    from suara.indicators.engine import compute_chunks
+
+    df = pd.DataFrame({"eligible": ["1"] * 9 + ["0"], "sex": ["female", "male", None] * 3 + ["female"],
+                       "contract": ["pkwtt", "pkwt", "dk", "pkwtt", "pkwtt", None, "daily", "pkwtt", "pkwt", "pkwtt"],
+                       "k_score": [18, 9, 14, None, 3, 12, 7, 16, 1, 18]})
+    whole = compute_all(RB, {"ilo_rights_baseline": df}).sort_values(["indicator_id", "group_by", "group_value"])
+    parts = compute_chunks(RB, [df.iloc[:3], df.iloc[3:7], df.iloc[7:]]).sort_values(
+        ["indicator_id", "group_by", "group_value"])
+    pd.testing.assert_frame_equal(whole.reset_index(drop=True), parts.reset_index(drop=True))
