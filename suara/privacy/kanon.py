@@ -81,23 +81,26 @@ def distinct_per_class(ids: np.ndarray, values: pd.Series) -> np.ndarray:
 
 
 def measure(frame: pd.DataFrame, qis: Sequence[str], k: int = 5,
-            l_columns: Sequence[str] = ()) -> RiskStats:
+            l_columns: Sequence[str] = (), weights: np.ndarray | None = None) -> RiskStats:
+    """Risk statistics of ``frame``; ``weights`` (optional) says how many rows each row of
+    ``frame`` stands for (a compacted prior), with the same result as the expanded frame."""
     ids = class_ids(frame, qis)
-    n = len(ids)
+    w = np.ones(len(ids), np.int64) if weights is None else np.asarray(weights, np.int64)
+    n = int(w.sum())
     if n == 0:
         return RiskStats(0, 0, 0, {t: 0 for t in sorted({2, 3, 5, 10, k})}, 0.0, 0.0, 0.0, 0,
                          {c: 0 for c in l_columns})
-    sizes = class_sizes(ids)
+    sizes = np.bincount(ids, weights=w).astype(np.int64)[ids]
     risk = 1.0 / sizes
     return RiskStats(
         rows=n,
         classes=int(ids.max()) + 1,
         k_min=int(sizes.min()),
-        violators={t: int((sizes < t).sum()) for t in sorted({2, 3, 5, 10, k})},
+        violators={t: int(w[sizes < t].sum()) for t in sorted({2, 3, 5, 10, k})},
         max_risk=float(risk.max()),
-        mean_risk=float(risk.mean()),
-        expected_reidentifications=float(risk.sum()),
-        above_threshold=int((risk > RISK_THRESHOLD).sum()),
+        mean_risk=float((w * risk).sum() / n),
+        expected_reidentifications=float((w * risk).sum()),
+        above_threshold=int(w[risk > RISK_THRESHOLD].sum()),
         l_min={c: int(distinct_per_class(ids, frame[c]).min()) for c in l_columns},
     )
 
@@ -124,13 +127,31 @@ class Protection:
     after: RiskStats
 
 
+_WEIGHT = "_rows"  # in a compacted prior: how many released rows a distinct row stands for
+
+
+def _compact(prior: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The prior's distinct (QI, l) rows with their row counts: all ``_failing`` needs (class
+    sizes add up, distinct sensitive values per class do not change). The prior grows with the
+    table while a page stays 1,000 rows, so this keeps each page's checks near the page's size."""
+    if not cols:
+        return prior
+    return prior.groupby(cols, dropna=False, sort=False).size().reset_index(name=_WEIGHT)
+
+
 def _failing(work: pd.DataFrame, prior: pd.DataFrame | None, qis, k, l_columns, l) -> np.ndarray:  # noqa: E741
     """``failing_rows`` of ``work``, with the rows of ``prior`` (already released, never changed
-    here) counted in the classes."""
+    here; possibly compacted, see ``_compact``) counted in the classes."""
     if prior is None or not len(prior):
         return failing_rows(work, qis, k, l_columns, l)
-    both = pd.concat([work[[*qis, *l_columns]], prior[[*qis, *l_columns]]], ignore_index=True)
-    return failing_rows(both, qis, k, l_columns, l)[: len(work)]
+    cols = [*qis, *l_columns]
+    both = pd.concat([work[cols], prior[cols]], ignore_index=True)
+    ids = class_ids(both, qis)
+    weights = prior[_WEIGHT].to_numpy(dtype=np.int64) if _WEIGHT in prior.columns else np.ones(len(prior), np.int64)
+    bad = np.bincount(ids, weights=np.concatenate([np.ones(len(work), np.int64), weights]))[ids] < k
+    for c in l_columns:
+        bad |= distinct_per_class(ids, both[c]) < l
+    return bad[: len(work)]
 
 
 def _suppress(work: pd.DataFrame, prior, qis: Sequence[str], k: int, l_columns, l, budget: int):  # noqa: E741
@@ -193,8 +214,9 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
     for q in qis:
         work[q] = work[q].astype("object").where(work[q].notna(), None)
     budget = int(np.floor(budget_share * len(work)))
+    compact = _compact(prior, [*qis, *l_columns]) if prior is not None and len(prior) else None
     while True:
-        suppressed, counts, bad = _suppress(work, prior, qis, k, l_columns, l, budget)
+        suppressed, counts, bad = _suppress(work, compact, qis, k, l_columns, l, budget)
         if not bad.any():
             break
         candidates = [q for q in qis if q in levels and next_level(*levels[q]) is not None]
@@ -212,7 +234,11 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
     counts = {q: int((work.loc[~bad, q].notna() & released[q].isna()).sum()) for q in qis}
     # Suppression is decided once, on the whole table: dropping the withheld rows can only
     # leave classes as they were or remove whole classes, so k still holds.
-    if prior is not None and len(prior):
+    if compact is not None and _WEIGHT in compact.columns:
+        cols = [*qis, *l_columns]
+        weights = np.concatenate([np.ones(len(released), np.int64), compact[_WEIGHT].to_numpy(np.int64)])
+        after = measure(pd.concat([released[cols], compact[cols]], ignore_index=True), qis, k, l_columns, weights)
+    elif prior is not None and len(prior):
         cols = [*qis, *l_columns]
         after = measure(pd.concat([released[cols], prior[cols]], ignore_index=True), qis, k, l_columns)
     else:
