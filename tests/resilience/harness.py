@@ -29,8 +29,12 @@ SCALES = {"ci": Scale(submissions=60, page_size=20, kill_points=3, fuzz=10_000),
           "full": Scale(submissions=600, page_size=100, kill_points=20, fuzz=10_000)}
 
 
+# Read at import (collection), before tests/conftest.py clears SUARA_* from each test's environment.
+_SCALE = os.environ.get("SUARA_RESILIENCE_SCALE", "ci")
+
+
 def scale() -> Scale:
-    name = os.environ.get("SUARA_RESILIENCE_SCALE", "ci")
+    name = _SCALE
     if name not in SCALES:
         raise ValueError(f"SUARA_RESILIENCE_SCALE={name!r}: use one of {', '.join(SCALES)}")
     return SCALES[name]
