@@ -20,61 +20,8 @@ import sqlalchemy as sa
 
 from suara.forms import Form
 from suara.indicators import compute_chunks, indicators_for
-from warehouse.session import REPORTING, RESTRICTED
-
-reporting_metadata = sa.MetaData()
-
-indicator_cells = sa.Table(
-    "indicators", reporting_metadata,
-    sa.Column("form_id", sa.String(128), primary_key=True),
-    sa.Column("indicator_id", sa.String(32), primary_key=True),
-    sa.Column("group_by", sa.String(64), primary_key=True),
-    sa.Column("group_value", sa.String(128), primary_key=True),
-    sa.Column("label_en", sa.Text()),
-    sa.Column("label_id", sa.Text()),
-    sa.Column("unit", sa.String(8)),
-    sa.Column("numerator", sa.Float()),
-    sa.Column("denominator", sa.Float()),
-    sa.Column("n", sa.Integer()),
-    sa.Column("value", sa.Float()),
-    sa.Column("suppressed", sa.Boolean(), nullable=False),
-    sa.Column("headline", sa.Boolean(), nullable=False),
-    sa.Column("sensitive", sa.Boolean(), nullable=False),
-    sa.Column("refreshed_at", sa.DateTime()),
-    schema=REPORTING,
-    comment="One row per indicator, form and breakdown cell; suppressed cells have null figures.",
-)
-
-distributions = sa.Table(
-    "distributions", reporting_metadata,
-    sa.Column("form_id", sa.String(128), primary_key=True),
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("bucket", sa.String(32), primary_key=True),
-    sa.Column("count", sa.Integer()),
-    sa.Column("suppressed", sa.Boolean(), nullable=False),
-    schema=REPORTING,
-    comment="One row per banded bucket of a score distribution; small buckets suppressed.",
-)
-
-responses = sa.Table(
-    "responses", reporting_metadata,
-    sa.Column("form_id", sa.String(128), primary_key=True),
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16)),
-    *(sa.Column(n, sa.Integer()) for n in ("pulled", "loaded", "updated", "deleted", "quarantined", "withheld")),
-    sa.Column("finished_at", sa.DateTime()),
-    schema=REPORTING,
-    comment="One row per sync run and form: submission counts only.",
-)
-
-quality = sa.Table(
-    "quality", reporting_metadata,
-    sa.Column("form_id", sa.String(128), primary_key=True),
-    sa.Column("reason", sa.String(64), primary_key=True),
-    sa.Column("count", sa.Integer(), nullable=False),
-    schema=REPORTING,
-    comment="One row per form and quarantine reason code: submissions held now.",
-)
+from warehouse.ops import distributions, indicator_cells, quality, responses
+from warehouse.session import RESTRICTED
 
 # Bands keep the distribution useful under suppression (19 single scores would mostly vanish).
 SCORE_BANDS = {"k_score": ("ilo_rights_baseline", (0, 5, 10, 14, 19), ("0-4", "5-9", "10-13", "14-18"))}
@@ -133,7 +80,6 @@ def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
 
 def refresh(conn: sa.Connection, form: Form, now=None) -> int:
     """Recompute and replace a form's reporting rows; returns the number of indicator cells."""
-    reporting_metadata.create_all(conn, checkfirst=True)
     refresh_operations(conn, form)
     distribution = {field: counts for field, counts in _distribution_fields(form)}
     chunks = (_count_distribution(chunk, distribution) for chunk in source_chunks(conn, form))
@@ -156,7 +102,6 @@ def refresh_operations(conn: sa.Connection, form: Form) -> None:
     from warehouse import ops
     from warehouse.quarantine import reason_counts
 
-    reporting_metadata.create_all(conn, checkfirst=True)
     conn.execute(responses.delete().where(responses.c.form_id == form.form_id))
     rr = ops.run_records
     rows = conn.execute(
@@ -206,10 +151,13 @@ def _write_distributions(conn: sa.Connection, form: Form, distribution: dict[str
 
 
 def read_reporting(conn: sa.Connection) -> dict[str, pd.DataFrame]:
-    reporting_metadata.create_all(conn, checkfirst=True)
-    return {
-        "indicators": pd.read_sql(sa.select(indicator_cells), conn),
-        "distributions": pd.read_sql(sa.select(distributions), conn),
-        "runs": pd.read_sql(sa.select(responses), conn),
-        "quality": pd.read_sql(sa.select(quality), conn),
-    }
+    """The reporting zone's tables as frames (empty ones before the first upgrade or sync)."""
+    insp = sa.inspect(conn)
+    out = {}
+    for key, table in (("indicators", indicator_cells), ("distributions", distributions),
+                       ("runs", responses), ("quality", quality)):
+        if insp.has_table(table.name, schema=table.schema):
+            out[key] = pd.read_sql(sa.select(table), conn)
+        else:
+            out[key] = pd.DataFrame(columns=[c.name for c in table.columns])
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from warehouse.session import ANALYTICS, RESTRICTED
+from warehouse.session import ANALYTICS, REPORTING, RESTRICTED
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -180,4 +180,59 @@ table_catalogue = sa.Table(
 )
 
 # Per-run logs, left out of exact warehouse comparisons.
-LOG_TABLES = {run_records.key, quarantine_actions.key, privacy_audits.key}
+# -- reporting: aggregates only (warehouse/indicators.py refreshes them after each form's run) --
+
+indicator_cells = sa.Table(
+    "indicators", metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("indicator_id", sa.String(32), primary_key=True),
+    sa.Column("group_by", sa.String(64), primary_key=True),
+    sa.Column("group_value", sa.String(128), primary_key=True),
+    sa.Column("label_en", sa.Text()),
+    sa.Column("label_id", sa.Text()),
+    sa.Column("unit", sa.String(8)),
+    sa.Column("numerator", sa.Float()),
+    sa.Column("denominator", sa.Float()),
+    sa.Column("n", sa.Integer()),
+    sa.Column("value", sa.Float()),
+    sa.Column("suppressed", sa.Boolean(), nullable=False),
+    sa.Column("headline", sa.Boolean(), nullable=False),
+    sa.Column("sensitive", sa.Boolean(), nullable=False),
+    _ts("refreshed_at"),
+    schema=REPORTING,
+    comment="One row per indicator, form and breakdown cell; suppressed cells have null figures.",
+)
+
+distributions = sa.Table(
+    "distributions", metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("bucket", sa.String(32), primary_key=True),
+    sa.Column("count", sa.Integer()),
+    sa.Column("suppressed", sa.Boolean(), nullable=False),
+    schema=REPORTING,
+    comment="One row per banded bucket of a score distribution; small buckets suppressed.",
+)
+
+responses = sa.Table(
+    "responses", metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("run_id", sa.String(64), primary_key=True, info=VOLATILE),
+    sa.Column("status", sa.String(16)),
+    *(sa.Column(n, sa.Integer()) for n in ("pulled", "loaded", "updated", "deleted", "quarantined", "withheld")),
+    _ts("finished_at"),
+    schema=REPORTING,
+    comment="One row per sync run and form: submission counts only.",
+)
+
+quality = sa.Table(
+    "quality", metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("reason", sa.String(64), primary_key=True),
+    sa.Column("count", sa.Integer(), nullable=False),
+    schema=REPORTING,
+    comment="One row per form and quarantine reason code: submissions held now.",
+)
+
+
+LOG_TABLES = {run_records.key, quarantine_actions.key, privacy_audits.key, responses.key}
