@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from suara.forms.locate import default_forms_dir
@@ -121,7 +120,3 @@ def run_demo(args) -> int:
         return exit_status(record)
     finally:
         sandbox.stop()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(1)
