@@ -102,13 +102,13 @@ class FormOutcome:
     status: str = "completed"
     error: str | None = None
     seconds: float = 0.0
-    audit: dict = field(default_factory=dict)
     validation: list = field(default_factory=list, repr=False)  # per-page counts, for Data Docs
 
 
 def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
-             reconcile: bool, page_tasks: bool = True) -> FormOutcome:
-    """One form's whole sync (called inside the flows).
+             reconcile: bool, page_tasks: bool = True, pull_new: bool = True) -> FormOutcome:
+    """One form's whole sync (called inside the flows). ``pull_new=False`` runs only the
+    manifest scan (``reconcile_form``).
 
     ``page_tasks=False`` runs the page steps as plain calls: used when the whole form is
     itself one task on a Dask worker (flows/scale.py), where nested task runs would need
@@ -125,7 +125,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
         ctx = pipeline.open_form(settings, client, form)
         pipeline.load_prior(ctx, warehouse.engine)
         cursor = warehouse.watermark(form.form_id) or 0
-        while True:
+        while pull_new:
             counts, cursor_next = pull(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
             outcome.counts.add(counts)
             if counts.pages:
@@ -179,8 +179,6 @@ def _select(settings: Settings, form_ids: list[str] | None) -> list[Form]:
     by_id = {f.form_id: f for f in forms}
     missing = [f for f in form_ids if f not in by_id]
     if missing:
-        from suara.errors import ConfigurationError
-
         raise ConfigurationError(
             f"unknown form id(s): {', '.join(missing)}",
             hint=f"Known forms: {', '.join(sorted(by_id))}.",
@@ -245,13 +243,9 @@ def run_record(run_id: str, outcomes: list[FormOutcome], requests: int) -> dict:
 def reconcile_form(form_id: str) -> dict:
     """Only the manifest scan for one form: edits, validation changes and deletions."""
     settings = load_settings()
-    run_id = pipeline.new_run_id()
+    redact.install(settings)
     (form,) = _select(settings, [form_id])
     client, warehouse = _open(settings)
-    warehouse.begin_run(run_id, form_id)
-    ctx = pipeline.open_form(settings, client, form)
-    pipeline.load_prior(ctx, warehouse.engine)
-    counts = reconcile_form_task(ctx, client, warehouse, run_id)
-    warehouse.refresh_reporting(form)
-    warehouse.finish_run(run_id, form_id, counts.record(), "completed")
-    return {"run_id": run_id, "forms": {form_id: counts.record()}}
+    run_id = pipeline.new_run_id()
+    outcome = run_form(settings, form, client, warehouse, run_id, reconcile=True, pull_new=False)
+    return run_record(run_id, [outcome], client.requests_made)

@@ -194,3 +194,22 @@ def test_sync__crash_mid_run_then_rerun__same_warehouse_watermark_follows_rows(p
     monkeypatch.setattr(facade.Warehouse, "apply_batch", real)
     _sync()
     assert _state(crashed) == expected
+
+
+def test_reconcile_form__scan_only__erases_server_deletions_without_pulling(prefect_backend, monkeypatch,
+                                                                          tmp_path, sandbox, forms_dir):
+    """Should run only the manifest scan: a hard delete on the server is erased, nothing new pulled."""
+    from flows.sync_form import reconcile_form
+
+    wh = _env(monkeypatch, sandbox, tmp_path, "a", forms_dir)
+    _sync()
+    base = "ilo_rights_baseline"
+    gone = sorted(_ids(wh, "restricted", base))[0]
+    sandbox.delete(base, [gone])
+    sandbox.add(base, 3)  # ids the manifest never saw: the scan loads them (as late arrivals)
+    mark = wh.watermark(base)
+    record = reconcile_form(base)
+    assert record["status"] == {base: "completed"}, record.get("errors")
+    assert record["forms"][base]["deleted"] == 1
+    assert gone not in _ids(wh, "restricted", base) | _ids(wh, "analytics", base)
+    assert wh.watermark(base) == mark  # the scan refetches by id; only the sync moves the watermark
