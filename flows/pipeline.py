@@ -4,6 +4,9 @@
 submission (stack.md P5). The order per batch follows design.md:
 
     decrypt → normalise → validate → anonymise → load (rows + manifest + watermark, one transaction)
+
+and after the pages, ``release``: k-anonymity over the whole table, analytics written from the
+candidate rows the pages loaded.
 """
 
 from __future__ import annotations
@@ -50,93 +53,19 @@ class FormContext:
     privacy_keys: object
     private_key: object | None = None
     download: object = None  # client.download, for encrypted submissions' files
-    # Quasi-identifier columns of rows already released to analytics, per table, so each
-    # page is judged for k-anonymity against the whole table, not on its own.
-    prior: dict = field(default_factory=dict)
-    prior_columns: dict = field(default_factory=dict)
-    prior_engine: object = None
     # Each page's validation counts (no rows, no values), for the run's Data Docs.
     validation: list = field(default_factory=list)
 
 
-_ROWS = "_rows"  # suara.privacy.kanon's weight column: released rows a distinct row stands for
+def release(ctx: FormContext, warehouse, run_id: str, *, force: bool = False):
+    """Analytics from the candidate tables, k-anonymity decided over the whole table
+    (warehouse/release.py); None when nothing changed since the last release."""
+    from suara.privacy import ReleaseDecision
+    from warehouse.naming import sql_name
 
-
-def _prior_columns(ctx: FormContext, engine) -> dict[str, list[str]]:
-    """Per table, the analytics columns k-anonymity groups on (QIs, then l-diversity ones)."""
-    import sqlalchemy as sa
-
-    from suara.privacy import policy_for
-
-    policy = policy_for(ctx.form)
-    insp = sa.inspect(engine)
-    out = {}
-    for table in policy.tables:
-        cols = list(dict.fromkeys([*policy.quasi_identifiers(table), *policy.l_columns(table)]))
-        if not cols or not insp.has_table(table, schema="analytics"):
-            continue
-        present = {c["name"] for c in insp.get_columns(table, schema="analytics")}
-        out[table] = [c for c in cols if c in present]
-    return out
-
-
-def _compact(frame, cols: list[str]):
-    return frame.groupby(cols, dropna=False, sort=False).size().reset_index(name=_ROWS)
-
-
-def _read_released(engine, table: str, cols: list[str], ids: list[int] | None = None):
-    import pandas as pd
-    import sqlalchemy as sa
-
-    select = ", ".join(f'"{c}"' for c in cols)
-    sql = f'SELECT {select} FROM analytics."{table}"'
-    params = {}
-    if ids is not None:
-        sql += " WHERE _id IN (" + ", ".join(f":i{n}" for n in range(len(ids))) + ")"
-        params = {f"i{n}": int(i) for n, i in enumerate(ids)}
-    with engine.connect() as conn:
-        return pd.read_sql(sa.text(sql), conn, params=params)
-
-
-def load_prior(ctx: FormContext, engine) -> None:
-    """The released rows' quasi-identifier (and l) combinations with their counts, per table.
-
-    Counts, not rows: each page is then checked against a frame the size of the number of
-    distinct classes, so a sync stays linear in the table's size (suara.privacy.kanon)."""
-    ctx.prior_columns = _prior_columns(ctx, engine)
-    ctx.prior_engine = engine
-    for table, cols in ctx.prior_columns.items():
-        ctx.prior[table] = _compact(_read_released(engine, table, cols), cols)
-
-
-def _shift_prior(ctx: FormContext, table: str, rows, sign: int) -> None:
-    """Add (sign=1) or remove (sign=-1) released rows from the table's class counts."""
-    import pandas as pd
-
-    cols = ctx.prior_columns[table]
-    if rows is None or rows.empty or not all(c in rows.columns for c in cols):
-        return
-    part = _compact(rows[cols], cols)
-    part[_ROWS] *= sign
-    both = pd.concat([ctx.prior[table], part], ignore_index=True)
-    merged = both.groupby(cols, dropna=False, sort=False)[_ROWS].sum().reset_index()
-    ctx.prior[table] = merged.loc[merged[_ROWS] > 0].reset_index(drop=True)
-
-
-def _forget_replaced(ctx: FormContext, known: dict, ids: list[int]) -> None:
-    """Submissions in this batch that were loaded before will be replaced (or erased): take
-    their released rows out of the class counts first, read back from analytics by id."""
-    replaced = [i for i in ids if i in known and getattr(known[i], "state", "loaded") == "loaded"]
-    if not replaced or not ctx.prior:
-        return
-    for table, cols in ctx.prior_columns.items():
-        _shift_prior(ctx, table, _read_released(ctx.prior_engine, table, cols, replaced), -1)
-
-
-def _remember_release(ctx: FormContext, release) -> None:
-    """Add this batch's released rows to the class counts."""
-    for table in ctx.prior_columns:
-        _shift_prior(ctx, table, release.analytics.get(table), +1)
+    decision = ReleaseDecision(ctx.form, getattr(ctx.privacy_keys, "version", ""), sql_name)
+    with _timed("release"):
+        return warehouse.release(ctx.form, decision.columns, decision, run_id=run_id, force=force)
 
 
 def new_run_id() -> str:
@@ -191,9 +120,9 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
         ))
     known = known or {}
     with _timed("anonymise"):
-        _forget_replaced(ctx, known, norm.ids)
+        # k-anonymity is decided after the pages, over the whole table (``release``).
         release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys,
-                            prior=ctx.prior or None)
+                            disclosure=False)
     quarantined_ids = {q._id for q in quarantine}
     withheld = set(release.withheld) - quarantined_ids
     pulled_ids = list(norm.ids) + [q._id for q in quarantine if q._id not in norm.raw]
@@ -214,8 +143,6 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
     )
     with _timed("load"):
         warehouse.apply_batch(ctx.form, batch)
-    with _timed("anonymise"):  # keeping the k-anonymity history is part of anonymising
-        _remember_release(ctx, release)
     counts.pulled = len(pulled_ids)
     counts.quarantined = len(quarantined_ids)
     counts.withheld = len(withheld)

@@ -95,6 +95,23 @@ def reread_late(ctx: pipeline.FormContext, client, warehouse, run_id: str, water
     return counts
 
 
+@task(**_TASK)
+def release_form(ctx: pipeline.FormContext, warehouse, run_id: str):
+    """Analytics from the pages' candidate rows, k-anonymity decided over the whole table."""
+    return pipeline.release(ctx, warehouse, run_id)
+
+
+def _release(step, ctx, warehouse, run_id: str, outcome: FormOutcome) -> None:
+    try:
+        counts = step(ctx, warehouse, run_id)
+    except Exception as exc:  # noqa: BLE001 - loaded data stays; the next run releases it
+        log.exception("release of %s failed", ctx.form.form_id)
+        outcome.status, outcome.error = "failed", outcome.error or f"WH_RELEASE: {type(exc).__name__}"
+        return
+    if counts is not None:
+        outcome.release = counts.as_dict()
+
+
 @dataclass
 class FormOutcome:
     form_id: str
@@ -103,6 +120,7 @@ class FormOutcome:
     error: str | None = None
     seconds: float = 0.0
     validation: list = field(default_factory=list, repr=False)  # per-page counts, for Data Docs
+    release: dict | None = None  # warehouse.ReleaseCounts of this run's release step
 
 
 def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
@@ -117,13 +135,14 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     pull = pull_page if page_tasks else pull_page.fn
     reconcile_step = reconcile_form_task if page_tasks else reconcile_form_task.fn
     late_step = reread_late if page_tasks else reread_late.fn
+    release_step = release_form if page_tasks else release_form.fn
     started = time.monotonic()
     outcome = FormOutcome(form.form_id)
     progress.emit(form.form_id, "start")
     warehouse.begin_run(run_id, form.form_id)
+    ctx = None
     try:
         ctx = pipeline.open_form(settings, client, form)
-        pipeline.load_prior(ctx, warehouse.engine)
         cursor = warehouse.watermark(form.form_id) or 0
         while pull_new:
             counts, cursor_next = pull(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
@@ -146,6 +165,9 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     except Exception as exc:  # noqa: BLE001 - a failed form must not stop the others
         log.exception("form %s failed", form.form_id)
         outcome.status, outcome.error = "failed", f"{type(exc).__name__}"
+    if ctx is not None:
+        # Also after a failure: the pages that did load are released, never half a page.
+        _release(release_step, ctx, warehouse, run_id, outcome)
     _close(warehouse, run_id, form, outcome)
     try:
         # After the run record, so the reporting zone's response counts include this run.

@@ -10,6 +10,8 @@ Public API (see warehouse/README.md):
 * ``.quarantine_list(...)``, ``.quarantine_get(form_id, _id)``, ``.quarantine_mark(...)``
 * ``.erase(form, ids, run_id=, reason=)``, ``.reconcile_due(form_id, every)``
 * ``.quarantine_reason_counts(form_id, run_id)``, ``.privacy_audit_summary(form_id, run_id)``
+* ``.release(form, columns, decide, run_id=)``: analytics from the candidate tables, decided
+  over the whole table (warehouse/release.py) -> ReleaseCounts | None
 * ``.refresh_reporting(form_or_forms)`` (indicator tables, warehouse/indicators.py)
 * ``.table_counts()``, ``.dump(zone)`` for exact comparisons; ``.export_analytics(path)`` (SQLite)
 """
@@ -18,10 +20,11 @@ from warehouse.facade import Warehouse
 from warehouse.load import LoadBatch, LoadCounts, ManifestEntry
 from warehouse.plan import PlanStep, SchemaPlan
 from warehouse.quarantine import QuarantineEntry, QuarantineItem
+from warehouse.release import ReleaseCounts
 from warehouse.runs import RunRecord
 from warehouse.session import ANALYTICS, REPORTING, RESTRICTED, ZONES, zone_files
 
 __all__ = [
     "ANALYTICS", "REPORTING", "RESTRICTED", "ZONES", "LoadBatch", "LoadCounts", "ManifestEntry",
-    "PlanStep", "QuarantineEntry", "QuarantineItem", "RunRecord", "SchemaPlan", "Warehouse", "zone_files",
+    "PlanStep", "QuarantineEntry", "QuarantineItem", "ReleaseCounts", "RunRecord", "SchemaPlan", "Warehouse", "zone_files",
 ]

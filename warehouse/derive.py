@@ -34,6 +34,22 @@ KINDS = {"integer", "decimal", "text", "date", "datetime", "time", "boolean", "c
 KEY_COLUMNS = ("_id", "_parent_index", "_index")
 LINEAGE_COLUMNS = ("_loaded_at", "_sync_run_id")
 DATA_ZONES = (ANALYTICS, RESTRICTED)
+# Candidate tables: every analytics table has a twin in the restricted zone holding the rows
+# the anonymiser would release, before disclosure control. The release step
+# (warehouse/release.py) decides k-anonymity over the whole twin and writes analytics from
+# it, so what analysts see depends on the data, never on how the sync happened to page it.
+# Form ids and repeat paths never start with "_", so these names cannot collide.
+CANDIDATE_PREFIX = "_candidate__"
+
+
+def candidate_name(table: str) -> str:
+    """The restricted-zone twin of analytics table ``table``."""
+    return sql_name(CANDIDATE_PREFIX + table)
+
+
+def root_table(table: str, form_id: str) -> str:
+    """The submission table of ``table``'s chain: the form's, or its candidate twin's."""
+    return candidate_name(sql_name(form_id)) if table.startswith(CANDIDATE_PREFIX) else sql_name(form_id)
 
 
 class OutputColumnLike(Protocol):
@@ -184,6 +200,11 @@ def derive_version(form: Form, policy: PolicyLike) -> dict[tuple[str, str], Deri
         while parent is not None:
             tables.setdefault((zone, parent), DerivedTable(zone, parent, form.form_id, parent_of[parent]))
             parent = parent_of[parent]
+    for (zone, tname), t in list(tables.items()):
+        if zone == ANALYTICS:
+            twin = candidate_name(tname)
+            tables[(RESTRICTED, twin)] = DerivedTable(
+                RESTRICTED, twin, form.form_id, candidate_name(t.parent) if t.parent else None, dict(t.columns))
     return tables
 
 

@@ -26,6 +26,9 @@ from warehouse.fastload import ID_CHUNK
 from warehouse.load import LoadBatch, LoadCounts, ManifestEntry, apply_batch
 from warehouse.migrate import current_revision, ensure_schemas, head_revision, upgrade_fixed
 from warehouse.plan import SchemaPlan, apply_form_steps, form_steps, registry
+from warehouse.release import Decision, ReleaseCounts
+from warehouse.release import pending as release_pending
+from warehouse.release import release as release_rows
 from warehouse.roles import grant_roles
 from warehouse.runs import RunRecord
 from warehouse.session import ANALYTICS, create_engine, is_sqlite, writer
@@ -159,16 +162,32 @@ class Warehouse:
     def apply_batch(self, form: Form | str, batch: LoadBatch) -> LoadCounts:
         form_id = form if isinstance(form, str) else form.form_id
         with self._write() as conn:
-            shapes = load_shapes(conn, form_id)
-            if not shapes:
-                raise WarehouseError(f"The warehouse has no tables for form {form_id}.", code="WH_021",
-                                     hint="Run `suara warehouse upgrade` first.")
-            cached = self._tables.get(form_id)
-            if cached is None or cached[0] != shapes:  # the registry is the truth; rebuild on change
-                cached = self._tables[form_id] = (shapes, build_tables(list(shapes.values())))
-            counts = apply_batch(conn, form_id, shapes, cached[1], batch, self._cipher, utcnow())
-        self._refresh_statistics(form_id, counts.pulled, cached[1].values())
+            shapes, tables = self._form_tables(conn, form_id)
+            counts = apply_batch(conn, form_id, shapes, tables, batch, self._cipher, utcnow())
+        self._refresh_statistics(form_id, counts.pulled, tables.values())
         return counts
+
+    def _form_tables(self, conn: sa.Connection, form_id: str) -> tuple[dict, dict]:
+        shapes = load_shapes(conn, form_id)
+        if not shapes:
+            raise WarehouseError(f"The warehouse has no tables for form {form_id}.", code="WH_021",
+                                 hint="Run `suara warehouse upgrade` first.")
+        cached = self._tables.get(form_id)
+        if cached is None or cached[0] != shapes:  # the registry is the truth; rebuild on change
+            cached = self._tables[form_id] = (shapes, build_tables(list(shapes.values())))
+        return cached
+
+    def release(self, form: Form | str, columns: Mapping[str, Sequence[str]], decide: Decision, *,
+                run_id: str, force: bool = False) -> ReleaseCounts | None:
+        """Write analytics from the candidate tables as ``decide`` rules over the whole table
+        (warehouse/release.py), when anything changed since the last release (or ``force``).
+        Returns None when there was nothing to do."""
+        form_id = form if isinstance(form, str) else form.form_id
+        with self._write() as conn:
+            if not force and not release_pending(conn, form_id):
+                return None
+            shapes, tables = self._form_tables(conn, form_id)
+            return release_rows(conn, form_id, shapes, tables, columns, decide, run_id, utcnow())
 
     def _refresh_statistics(self, form_id: str, written: int, tables) -> None:
         """ANALYZE a fast-growing form on PostgreSQL. Autovacuum refreshes planner statistics

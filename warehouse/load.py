@@ -28,7 +28,7 @@ from cryptography.fernet import Fernet
 from suara.errors import WarehouseError
 from warehouse import ops
 from warehouse import quarantine as qmod
-from warehouse.derive import KEY_COLUMNS
+from warehouse.derive import CANDIDATE_PREFIX, KEY_COLUMNS, candidate_name
 from warehouse.fastload import (
     column_lists,
     delete_where_in,
@@ -140,6 +140,11 @@ def _audit_json(audit: Any) -> str:
     return json.dumps(audit, sort_keys=True, default=str)
 
 
+def _target(zone: str, table: str) -> tuple[str, str]:
+    """Where a zone's frame is written: analytics rows wait in their candidate twin."""
+    return (RESTRICTED, candidate_name(table)) if zone == ANALYTICS else (zone, table)
+
+
 def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], TableShape],
                 tables: Mapping[tuple[str, str], sa.Table], batch: LoadBatch,
                 fernet: Callable[[], Fernet], now: dt.datetime) -> LoadCounts:
@@ -164,34 +169,45 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
         for t in (ops.quarantine, ops.manifest):
             delete_where_in(conn, t, "_id", erase, t.c.form_id == form_id)
 
-    # 2. upsert rows, per zone: submission rows first, then their repeat rows
+    # 2. upsert rows, per zone: submission rows first, then their repeat rows. Analytics
+    # frames go to the candidate twins; warehouse/release.py moves them on to analytics.
     loaded: set[int] = set()
     updated: set[int] = set()
+    batch_ids = {int(i) for i in batch.loaded}
     for zone, frames in ((ANALYTICS, batch.analytics), (RESTRICTED, batch.restricted)):
-        frames = {sql_name(t): f for t, f in frames.items()}
+        frames = {_target(zone, sql_name(t))[1]: f for t, f in frames.items()}
         if not frames:
             continue
-        if root not in frames:
+        top = _target(zone, root)
+        if top[1] not in frames:
             raise WarehouseError(f"A {zone} batch for {form_id} has repeat rows but no submission rows.",
                                  code="WH_022", hint="Pass the submission frame with its repeat frames.")
-        key = (zone, root)
-        cols, rows = _prepare(zone, root, frames[root], shapes.get(key), batch.run_id, now, sqlite)
+        cols, rows = _prepare(zone, root, frames[top[1]], shapes.get(top), batch.run_id, now, sqlite)
         ids = [row[0] for row in rows]
-        present = select_where_in(conn, tables[key], "_id", ids)
+        present = select_where_in(conn, tables[top], "_id", ids)
         if zone == ANALYTICS:
             updated |= present
         loaded.update(ids)
-        for k in children:
-            if k[0] == zone and present:
-                delete_where_in(conn, tables[k], "_id", sorted(present))
+        twins = top[1].startswith(CANDIDATE_PREFIX)
+        zone_tables = [k for k in form_tables if k[0] == top[0] and k[1].startswith(CANDIDATE_PREFIX) == twins]
+        # A reloaded submission that this zone no longer receives (an edit withdrew consent
+        # to share, say) leaves it, so no stale row outlives its new version.
+        gone = sorted(batch_ids - set(ids) - quarantined_ids)
+        clear = sorted(present | set(select_where_in(conn, tables[top], "_id", gone) if gone else ()))
+        if clear:
+            for k in zone_tables:
+                if k != top:
+                    delete_where_in(conn, tables[k], "_id", clear)
+            if gone:
+                delete_where_in(conn, tables[top], "_id", gone)
         # New submissions (the usual page of an incremental sync) need no conflict handling:
         # a plain insert is an upsert when no key exists, and COPY can write it directly.
         write = upsert_rows if present else insert_rows
-        write(conn, tables[key], cols, rows, ("_id",))
+        write(conn, tables[top], cols, rows, ("_id",))
         for tname, child in frames.items():
-            if tname == root:
+            if tname == top[1]:
                 continue
-            k = (zone, tname)
+            k = (top[0], tname)
             ccols, crows = _prepare(zone, tname, child, shapes.get(k), batch.run_id, now, sqlite)
             insert_rows(conn, tables[k], ccols, crows)
 
@@ -224,9 +240,12 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
         conn.execute(w.delete().where(w.c.form_id == form_id))
         conn.execute(w.insert().values(form_id=form_id, last_id=int(batch.watermark), run_id=batch.run_id,
                                        updated_at=now))
-    if batch.audit is not None:
+    # Every batch that changed rows leaves an audit row: the release step runs when the latest
+    # audit row of the form is not its own (warehouse/release.py, ``pending``).
+    audit = batch.audit if batch.audit is not None else ({"event": "load"} if loaded or erase else None)
+    if audit is not None:
         conn.execute(ops.privacy_audits.insert().values(run_id=batch.run_id, form_id=form_id,
-                                                        audit=_audit_json(batch.audit), created_at=now))
+                                                        audit=_audit_json(audit), created_at=now))
     deleted = existed - loaded - quarantined_ids - withheld_ids
     return LoadCounts(pulled=len(loaded) + len(items) + len(withheld_ids - loaded), loaded=len(loaded),
                       updated=len(updated), deleted=len(deleted), quarantined=len(items),

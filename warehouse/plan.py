@@ -15,14 +15,21 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from warehouse import ops
-from warehouse.derive import FormSchema, check_compatible, check_not_withdrawn
+from warehouse.derive import (
+    KEY_COLUMNS,
+    LINEAGE_COLUMNS,
+    FormSchema,
+    candidate_name,
+    check_compatible,
+    check_not_withdrawn,
+)
 from warehouse.dictionary import (
     choice_label_rows,
     column_map_rows,
     dictionary_rows,
     table_catalogue_rows,
 )
-from warehouse.session import ANALYTICS
+from warehouse.session import ANALYTICS, RESTRICTED
 from warehouse.tables import SQL_TYPES, TABLE_MARKER, build_tables, shape_of
 
 CREATE_TABLE = "create table"
@@ -160,8 +167,24 @@ def apply_form_steps(conn: sa.Connection, steps: list[PlanStep], schemas: Iterab
         positions[(s.zone, s.table)] = pos
     if records:
         conn.execute(reg.insert(), records)
+    _backfill_candidates(conn, creates, derived)
     for schema in schemas:
         write_catalogues(conn, schema)
+
+
+def _backfill_candidates(conn: sa.Connection, creates: list[PlanStep], derived: dict) -> None:
+    """A candidate table created beside an analytics table that already holds rows (a
+    warehouse from before the release step) starts with those rows, so the next release
+    keeps them instead of withdrawing them."""
+    made = {(s.zone, s.table) for s in creates}
+    for (zone, tname), t in derived.items():
+        twin = (RESTRICTED, candidate_name(tname))
+        if zone != ANALYTICS or twin not in made or (zone, tname) in made:
+            continue
+        names = ", ".join(_quote(conn, c) for c in [*KEY_COLUMNS[:1 if t.parent is None else 3],
+                                                    *t.columns, *LINEAGE_COLUMNS])
+        conn.exec_driver_sql(f"INSERT INTO {_quote(conn, RESTRICTED)}.{_quote(conn, twin[1])} ({names}) "
+                             f"SELECT {names} FROM {_quote(conn, ANALYTICS)}.{_quote(conn, tname)}")
 
 
 def write_catalogues(conn: sa.Connection, schema: FormSchema) -> None:

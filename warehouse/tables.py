@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from warehouse import ops
-from warehouse.derive import KEY_COLUMNS, LINEAGE_COLUMNS, DerivedTable
+from warehouse.derive import KEY_COLUMNS, LINEAGE_COLUMNS, DerivedTable, root_table
 from warehouse.naming import sql_name
 
 SQL_TYPES: dict[str, type[sa.types.TypeEngine]] = {
@@ -73,7 +73,7 @@ def build_tables(shapes: list[TableShape], metadata: sa.MetaData | None = None) 
             # Every repeat row references its submission: deleting the submission removes
             # it, whatever the nesting depth (_parent_index says which item it sits under).
             cols.append(sa.ForeignKeyConstraint(
-                ["_id"], [f"{s.zone}.{sql_name(s.form_id)}._id"], ondelete="CASCADE",
+                ["_id"], [f"{s.zone}.{root_table(s.name, s.form_id)}._id"], ondelete="CASCADE",
                 name=f"fk_{s.name}__id_{sql_name(s.form_id)}"[:63]))
         cols += [sa.Column(name, SQL_TYPES[kind]()) for name, kind, _ in s.columns]
         cols += [sa.Column("_loaded_at", sa.DateTime()), sa.Column("_sync_run_id", sa.String(64))]

@@ -130,11 +130,10 @@ def _frame(cols: list[OutputColumn], columns: _Columns, index) -> pd.DataFrame:
 
 
 def anonymise(form: Form, frames: dict[str, pd.DataFrame], keys: PrivacyKeys, *,
-              unknown_keys: dict[int, list[str]] | None = None,
-              prior: dict[str, pd.DataFrame] | None = None) -> Release:
-    """Anonymise one batch. ``prior`` (optional) holds, per table, the analytics rows already
-    released by earlier batches (at least ``_id`` and the QI columns): they count in the
-    k-anonymity classes, so a small incremental batch is judged against the whole table."""
+              unknown_keys: dict[int, list[str]] | None = None, disclosure: bool = True) -> Release:
+    """Anonymise one batch. With ``disclosure=False`` the analytics frames are the candidates
+    before disclosure control: the sync decides k-anonymity later over the whole table
+    (suara/privacy/release.py), so the result never depends on how the batches were cut."""
     policy = policy_for(form)
     s = policy.settings
     audit = PrivacyAudit(form.form_id, keys.version, policy.domain, s.microdata)
@@ -172,8 +171,8 @@ def anonymise(form: Form, frames: dict[str, pd.DataFrame], keys: PrivacyKeys, *,
         analytics[table] = analytics[table].loc[~analytics[table]["_id"].isin(not_shared)]
         _note_treatments(policy, table, audit)
 
-    batch_ids = set(main["_id"].dropna().astype(int))
-    _disclosure_control(policy, analytics, audit, _prior_rows(prior, batch_ids))
+    if disclosure:
+        disclosure_control(policy, analytics, audit)
     for zone, out in (("restricted", restricted), ("analytics", analytics)):
         for table, frame in out.items():
             out[table] = frame.reset_index(drop=True)
@@ -191,29 +190,19 @@ def _note_treatments(policy: Policy, table: str, audit: PrivacyAudit) -> None:
             audit.scrubbed.append(c.name)
 
 
-def _prior_rows(prior, batch_ids: set[int]) -> dict[str, pd.DataFrame]:
-    """Earlier released rows, less those this batch replaces (edited submissions)."""
-    out = {}
-    for table, frame in (prior or {}).items():
-        if "_id" in frame.columns:
-            frame = frame.loc[~frame["_id"].isin(batch_ids)]
-        out[table] = frame
-    return out
-
-
-def _disclosure_control(policy: Policy, analytics: dict[str, pd.DataFrame], audit: PrivacyAudit,
-                        prior: dict[str, pd.DataFrame]) -> None:
+def disclosure_control(policy: Policy, analytics: dict[str, pd.DataFrame], audit: PrivacyAudit) -> None:
+    """k-anonymity, distinct l, suppression and recoding on each table of ``analytics`` that
+    has quasi-identifiers (in place); a submission withheld takes its repeat rows along."""
     s = policy.settings
     for table in policy.tables:
         qis = policy.quasi_identifiers(table)
-        if not qis:
+        if not qis or table not in analytics:
             continue
         frame = analytics[table]
         l_cols = policy.l_columns(table)
         levels = {c.name: (c.treatment, c.edges) for c in policy.columns(table, "analytics")
                   if c.name in qis}
-        result = protect(frame, qis, s.k, l_columns=l_cols, l=s.l, levels=levels,
-                         prior=prior.get(table))
+        result = protect(frame, qis, s.k, l_columns=l_cols, l=s.l, levels=levels)
         analytics[table] = result.frame
         audit.disclosure[table] = TableDisclosure(
             qis, s.k, l_cols, s.l, result.before, result.after, result.suppressed,
@@ -223,5 +212,5 @@ def _disclosure_control(policy: Policy, analytics: dict[str, pd.DataFrame], audi
             # otherwise hang off an id analysts cannot see, and may carry the same QIs.
             gone = set(frame.loc[result.withheld, "_id"].astype(int))
             for child in policy.tables:
-                if child != table:
+                if child != table and child in analytics:
                     analytics[child] = analytics[child].loc[~analytics[child]["_id"].isin(gone)]

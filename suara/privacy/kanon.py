@@ -81,26 +81,24 @@ def distinct_per_class(ids: np.ndarray, values: pd.Series) -> np.ndarray:
 
 
 def measure(frame: pd.DataFrame, qis: Sequence[str], k: int = 5,
-            l_columns: Sequence[str] = (), weights: np.ndarray | None = None) -> RiskStats:
-    """Risk statistics of ``frame``; ``weights`` (optional) says how many rows each row of
-    ``frame`` stands for (a compacted prior), with the same result as the expanded frame."""
+            l_columns: Sequence[str] = ()) -> RiskStats:
+    """Risk statistics of ``frame``."""
     ids = class_ids(frame, qis)
-    w = np.ones(len(ids), np.int64) if weights is None else np.asarray(weights, np.int64)
-    n = int(w.sum())
+    n = len(ids)
     if n == 0:
         return RiskStats(0, 0, 0, {t: 0 for t in sorted({2, 3, 5, 10, k})}, 0.0, 0.0, 0.0, 0,
                          {c: 0 for c in l_columns})
-    sizes = np.bincount(ids, weights=w).astype(np.int64)[ids]
+    sizes = class_sizes(ids)
     risk = 1.0 / sizes
     return RiskStats(
         rows=n,
         classes=int(ids.max()) + 1,
         k_min=int(sizes.min()),
-        violators={t: int(w[sizes < t].sum()) for t in sorted({2, 3, 5, 10, k})},
+        violators={t: int((sizes < t).sum()) for t in sorted({2, 3, 5, 10, k})},
         max_risk=float(risk.max()),
-        mean_risk=float((w * risk).sum() / n),
-        expected_reidentifications=float((w * risk).sum()),
-        above_threshold=int(w[risk > RISK_THRESHOLD].sum()),
+        mean_risk=float(risk.mean()),
+        expected_reidentifications=float(risk.sum()),
+        above_threshold=int((risk > RISK_THRESHOLD).sum()),
         l_min={c: int(distinct_per_class(ids, frame[c]).min()) for c in l_columns},
     )
 
@@ -127,41 +125,14 @@ class Protection:
     after: RiskStats
 
 
-_WEIGHT = "_rows"  # in a compacted prior: how many released rows a distinct row stands for
-
-
-def _compact(prior: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """The prior's distinct (QI, l) rows with their row counts: all ``_failing`` needs (class
-    sizes add up, distinct sensitive values per class do not change). The prior grows with the
-    table while a page stays 1,000 rows, so this keeps each page's checks near the page's size."""
-    if not cols:
-        return prior
-    return prior.groupby(cols, dropna=False, sort=False).size().reset_index(name=_WEIGHT)
-
-
-def _failing(work: pd.DataFrame, prior: pd.DataFrame | None, qis, k, l_columns, l) -> np.ndarray:  # noqa: E741
-    """``failing_rows`` of ``work``, with the rows of ``prior`` (already released, never changed
-    here; possibly compacted, see ``_compact``) counted in the classes."""
-    if prior is None or not len(prior):
-        return failing_rows(work, qis, k, l_columns, l)
-    cols = [*qis, *l_columns]
-    both = pd.concat([work[cols], prior[cols]], ignore_index=True)
-    ids = class_ids(both, qis)
-    weights = prior[_WEIGHT].to_numpy(dtype=np.int64) if _WEIGHT in prior.columns else np.ones(len(prior), np.int64)
-    bad = np.bincount(ids, weights=np.concatenate([np.ones(len(work), np.int64), weights]))[ids] < k
-    for c in l_columns:
-        bad |= distinct_per_class(ids, both[c]) < l
-    return bad[: len(work)]
-
-
-def _suppress(work: pd.DataFrame, prior, qis: Sequence[str], k: int, l_columns, l, budget: int):  # noqa: E741
+def _suppress(work: pd.DataFrame, qis: Sequence[str], k: int, l_columns, l, budget: int):  # noqa: E741
     """Blank QI cells of failing rows, highest-cardinality QI first, within the budget.
 
     Returns the suppressed frame, cells per QI, and the mask of rows still failing.
     """
     work = work.copy()
     counts = {q: 0 for q in qis}
-    bad = _failing(work, prior, qis, k, l_columns, l)
+    bad = failing_rows(work, qis, k, l_columns, l)
     order = sorted(qis, key=lambda q: work[q].nunique(dropna=True), reverse=True)
     for q in order:
         if not bad.any():
@@ -171,7 +142,7 @@ def _suppress(work: pd.DataFrame, prior, qis: Sequence[str], k: int, l_columns, 
             continue
         work.loc[target, q] = None
         counts[q] += int(target.sum())
-        bad = _failing(work, prior, qis, k, l_columns, l)
+        bad = failing_rows(work, qis, k, l_columns, l)
     return work, counts, bad
 
 
@@ -192,21 +163,15 @@ def _within_budget(work: pd.DataFrame, qis, target: np.ndarray, room: int) -> np
 
 def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Sequence[str] = (),
             l: int = 2, levels: dict[str, tuple[str, tuple[float, ...]]] | None = None,  # noqa: E741
-            budget_share: float = SUPPRESSION_BUDGET, prior: pd.DataFrame | None = None) -> Protection:
+            budget_share: float = SUPPRESSION_BUDGET) -> Protection:
     """Make ``frame`` k-anonymous (and distinct-l-diverse on ``l_columns``) over ``qis``.
 
     ``levels`` gives each recodable QI its current coarsening (treatment, band edges), so the
-    next level up is known (see :func:`suara.privacy.coarsen.next_level`). ``prior`` holds the
-    QI (and l) columns of rows released by earlier batches: they count in the classes, so an
-    incremental sync is judged against the whole released table, and are never changed.
+    next level up is known (see :func:`suara.privacy.coarsen.next_level`). The sync calls it
+    on a whole table's candidates (suara/privacy/release.py), never on one page alone.
     """
     qis = [q for q in qis if q in frame.columns]
     l_columns = [c for c in l_columns if c in frame.columns]
-    if prior is not None:
-        missing = [c for c in (*qis, *l_columns) if c not in prior.columns]
-        prior = prior.reindex(columns=[*qis, *l_columns]).astype("object") if not missing else None
-        if prior is not None:
-            prior = prior.where(prior.notna(), None)
     before = measure(frame, qis, k, l_columns)
     levels = dict(levels or {})
     recoded: dict[str, str] = {}
@@ -214,9 +179,8 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
     for q in qis:
         work[q] = work[q].astype("object").where(work[q].notna(), None)
     budget = int(np.floor(budget_share * len(work)))
-    compact = _compact(prior, [*qis, *l_columns]) if prior is not None and len(prior) else None
     while True:
-        suppressed, counts, bad = _suppress(work, compact, qis, k, l_columns, l, budget)
+        suppressed, counts, bad = _suppress(work, qis, k, l_columns, l, budget)
         if not bad.any():
             break
         candidates = [q for q in qis if q in levels and next_level(*levels[q]) is not None]
@@ -234,15 +198,7 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
     counts = {q: int((work.loc[~bad, q].notna() & released[q].isna()).sum()) for q in qis}
     # Suppression is decided once, on the whole table: dropping the withheld rows can only
     # leave classes as they were or remove whole classes, so k still holds.
-    if compact is not None and _WEIGHT in compact.columns:
-        cols = [*qis, *l_columns]
-        weights = np.concatenate([np.ones(len(released), np.int64), compact[_WEIGHT].to_numpy(np.int64)])
-        after = measure(pd.concat([released[cols], compact[cols]], ignore_index=True), qis, k, l_columns, weights)
-    elif prior is not None and len(prior):
-        cols = [*qis, *l_columns]
-        after = measure(pd.concat([released[cols], prior[cols]], ignore_index=True), qis, k, l_columns)
-    else:
-        after = measure(released, qis, k, l_columns)
+    after = measure(released, qis, k, l_columns)
     for q in qis:
         released[q] = released[q].where(released[q].notna(), pd.NA)
         if q not in recoded:

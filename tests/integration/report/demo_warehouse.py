@@ -11,8 +11,6 @@ the restricted/analytics split) is the real one; k-anonymity has its own tests.
 
 from __future__ import annotations
 
-from unittest import mock
-
 from suara import synth
 from suara.cast import cast_frame
 from suara.forms import load_form_versions
@@ -36,11 +34,12 @@ def build(url: str, n: int = 300, seed: int = 3) -> Warehouse:
         norm = normalise({form.version: form}, form, synth.generate(form, n, seed=seed),
                          version_map={synth.version_uid(form): form.version})
         typed = {t: cast_frame(form, t, f)[0] for t, f in norm.frames.items()}
-        with mock.patch("suara.privacy.anonymise._disclosure_control"):
-            release = anonymise(form, typed, keys)
+        release = anonymise(form, typed, keys, disclosure=False)
         loaded = {i: norm.uuids[i] for i in norm.ids if i not in release.withheld}
         wh.apply_batch(form, LoadBatch(run_id="demo", analytics=release.analytics,
                                        restricted=release.restricted, loaded=loaded,
                                        withheld={i: norm.uuids[i] for i in release.withheld}))
+        # Every candidate row released: a decision that reads no column keeps them all.
+        wh.release(form, {}, lambda frames: ({}, {}), run_id="demo")
     wh.refresh_reporting(list(forms))
     return wh

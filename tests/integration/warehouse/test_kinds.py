@@ -18,6 +18,7 @@ import pytest
 
 from suara.forms import form_from_markdown
 from tests.integration.warehouse.conftest import RESTRICTED_KEY
+from tests.integration.warehouse.helpers import load
 from warehouse import LoadBatch, Warehouse
 
 pytestmark = pytest.mark.integration
@@ -88,7 +89,7 @@ def test_kinds__round_trip__same_python_values(warehouse_url):
     """K1: Should read back typed values, datetimes in UTC, identical on both dialects."""
     wh, form = _wh(warehouse_url)
     try:
-        wh.apply_batch(form, LoadBatch(run_id="r1", analytics=_frames([1])))
+        load(wh, form, LoadBatch(run_id="r1", analytics=_frames([1])))
         row = wh.dump("analytics")["kinds_demo"][0]
     finally:
         wh.close()
@@ -102,7 +103,7 @@ def test_nested_repeat__erase__all_levels_gone(warehouse_url):
     """K2: Should store both repeat levels keyed to their parents and erase them with the submission."""
     wh, form = _wh(warehouse_url)
     try:
-        wh.apply_batch(form, LoadBatch(run_id="r1", analytics=_frames([1, 2])))
+        load(wh, form, LoadBatch(run_id="r1", analytics=_frames([1, 2])))
         inner = wh.dump("analytics")["kinds_demo__inner"]
         assert [(r["_parent_index"], r["_index"], r["i_val"]) for r in inner if r["_id"] == 1][:4] == [
             (1, 1, 101), (1, 2, 102), (1, 3, 103), (2, 1, 201)]
@@ -119,15 +120,15 @@ def test_apply_batch__two_threads__both_commit(tmp_path):
     wh, form = _wh(f"sqlite:///{tmp_path}/wh.db")
     errors: list[BaseException] = []
 
-    def load(start):
+    def writer(start):
         try:
             for k in range(5):
                 ids = list(range(start + k * 50, start + (k + 1) * 50))
-                wh.apply_batch(form, LoadBatch(run_id=f"r{start}", analytics=_frames(ids)))
+                load(wh, form, LoadBatch(run_id=f"r{start}", analytics=_frames(ids)))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=load, args=(s,)) for s in (1, 10_001)]
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (1, 10_001)]
     for t in threads:
         t.start()
     for t in threads:

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from suara.errors import WarehouseError
+from tests.integration.warehouse.helpers import load
 from tests.unit.warehouse.sample_forms import FORM_ID, frames
 from warehouse import LoadBatch, QuarantineItem, Warehouse
 
@@ -30,9 +31,9 @@ def _batch(ids, run="r1", **kw) -> LoadBatch:
 
 def test_apply_batch__same_batch_twice__same_warehouse(wh):
     """L1: Should leave identical zones after a second identical load, counting updates."""
-    first = wh.apply_batch(FORM_ID, _batch(range(1, 11)))
+    first = load(wh, FORM_ID, _batch(range(1, 11)))
     dumps = {z: wh.dump(z) for z in ("analytics", "restricted")}
-    second = wh.apply_batch(FORM_ID, _batch(range(1, 11), run="r2"))
+    second = load(wh, FORM_ID, _batch(range(1, 11), run="r2"))
     assert {z: wh.dump(z) for z in ("analytics", "restricted")} == dumps
     assert (first.loaded, first.updated) == (10, 0)
     assert (second.loaded, second.updated) == (10, 10)
@@ -44,7 +45,7 @@ def test_apply_batch__same_batch_twice__same_warehouse(wh):
 
 def test_apply_batch__select_multiple__one_flag_per_choice(wh):
     """Should split 'wage hours' into issues__wage=1, issues__hours=1 and leave flags NULL when unanswered."""
-    wh.apply_batch(FORM_ID, _batch([1, 2, 5]))
+    load(wh, FORM_ID, _batch([1, 2, 5]))
     rows = {r["_id"]: r for r in wh.dump("analytics")[FORM_ID]}
     assert (rows[1]["issues__wage"], rows[1]["issues__hours"]) == (1, 1)
     assert (rows[2]["issues__wage"], rows[2]["issues__hours"]) == (0, 1)
@@ -53,7 +54,7 @@ def test_apply_batch__select_multiple__one_flag_per_choice(wh):
 
 def test_apply_batch__zones__sensitive_column_only_in_restricted(wh):
     """Should keep harassed_n and the exact visit date out of analytics."""
-    wh.apply_batch(FORM_ID, _batch([1]))
+    load(wh, FORM_ID, _batch([1]))
     analytics_row = wh.dump("analytics")[FORM_ID][0]
     restricted_row = wh.dump("restricted")[FORM_ID][0]
     assert "harassed_n" not in analytics_row and "visit_date" not in analytics_row
@@ -63,16 +64,16 @@ def test_apply_batch__zones__sensitive_column_only_in_restricted(wh):
 
 def test_apply_batch__edit_removes_repeat_item__child_rows_replaced(wh):
     """Should replace a submission's repeat rows when it is loaded again with fewer items."""
-    wh.apply_batch(FORM_ID, _batch([1, 2]))
+    load(wh, FORM_ID, _batch([1, 2]))
     analytics, restricted = frames([1], kids_per_submission=1)
-    wh.apply_batch(FORM_ID, LoadBatch(run_id="r2", analytics=analytics, restricted=restricted))
+    load(wh, FORM_ID, LoadBatch(run_id="r2", analytics=analytics, restricted=restricted))
     kids = wh.dump("analytics")[KIDS]
     assert [(k["_id"], k["_index"]) for k in kids] == [(1, 1), (2, 1), (2, 2)]
 
 
 def test_apply_batch__erase_ids__rows_children_and_manifest_gone_everywhere(wh):
     """L2: Should remove an erased submission and its repeat rows from both zones and the manifest."""
-    wh.apply_batch(FORM_ID, _batch([1, 2, 3]))
+    load(wh, FORM_ID, _batch([1, 2, 3]))
     counts = wh.erase(FORM_ID, [2, 99], run_id="r2", reason="deleted_on_server")
     assert counts.deleted == 1
     for zone in ("analytics", "restricted"):
@@ -86,7 +87,7 @@ def test_apply_batch__erase_ids__rows_children_and_manifest_gone_everywhere(wh):
 
 def test_manifest__after_load__uuid_version_and_validation_recorded(wh):
     """Should record each loaded submission's uuid, version and validation status, filterable by ids."""
-    wh.apply_batch(FORM_ID, _batch([1, 2, 3]))
+    load(wh, FORM_ID, _batch([1, 2, 3]))
     entries = wh.manifest(FORM_ID, ids=[2, 3, 404])
     assert sorted(entries) == [2, 3]
     assert entries[2].uuid == "uuid-2" and entries[2].state == "loaded"
@@ -95,7 +96,7 @@ def test_manifest__after_load__uuid_version_and_validation_recorded(wh):
 
 def test_apply_batch__crash_after_rows__nothing_half_written(wh, monkeypatch):
     """L3: Should roll back rows, manifest and watermark when the batch fails after writing rows."""
-    wh.apply_batch(FORM_ID, _batch([1]))
+    load(wh, FORM_ID, _batch([1]))
     before = wh.table_counts()
     import warehouse.load
 
@@ -104,7 +105,7 @@ def test_apply_batch__crash_after_rows__nothing_half_written(wh, monkeypatch):
 
     monkeypatch.setattr(warehouse.load.qmod, "put", boom)
     with pytest.raises(RuntimeError):
-        wh.apply_batch(FORM_ID, _batch([2, 3, 4], run="r2"))
+        load(wh, FORM_ID, _batch([2, 3, 4], run="r2"))
     assert wh.table_counts() == before
     assert wh.watermark(FORM_ID) == 1
     assert sorted(wh.manifest(FORM_ID)) == [1]
@@ -114,7 +115,7 @@ def test_apply_batch__unknown_column__refused_with_upgrade_hint(wh):
     """Should refuse a frame with a column the warehouse lacks and say to run the upgrade."""
     analytics, _ = frames([1], extra={"brand_new": [1]})
     with pytest.raises(WarehouseError, match="brand_new") as err:
-        wh.apply_batch(FORM_ID, LoadBatch(run_id="r1", analytics=analytics))
+        load(wh, FORM_ID, LoadBatch(run_id="r1", analytics=analytics))
     assert "suara warehouse upgrade" in str(err.value)
     assert wh.table_counts()[f"analytics.{FORM_ID}"] == 0
 
@@ -126,7 +127,7 @@ def _quarantine_item(i=7):
 
 def test_quarantine__payload_encrypted__readable_only_with_key(wh, warehouse_url):
     """L4: Should store the payload encrypted and give it back decrypted with the right key only."""
-    counts = wh.apply_batch(FORM_ID, LoadBatch(run_id="r1", quarantine=[_quarantine_item()]))
+    counts = load(wh, FORM_ID, LoadBatch(run_id="r1", quarantine=[_quarantine_item()]))
     assert counts.quarantined == 1 and counts.pulled == 1
     with wh.engine.connect() as c:
         raw = c.exec_driver_sql("SELECT payload, reasons FROM restricted.quarantine").one()
@@ -146,7 +147,7 @@ def test_quarantine__payload_encrypted__readable_only_with_key(wh, warehouse_url
 
 def test_quarantine_mark__drop__logged_and_payload_wiped(wh):
     """Should log who dropped what and forget the dropped payload; unknown ids change nothing."""
-    wh.apply_batch(FORM_ID, LoadBatch(run_id="r1", quarantine=[_quarantine_item(7), _quarantine_item(8)]))
+    load(wh, FORM_ID, LoadBatch(run_id="r1", quarantine=[_quarantine_item(7), _quarantine_item(8)]))
     with pytest.raises(WarehouseError, match="9"):
         wh.quarantine_mark(FORM_ID, [8, 9], "drop", "dm@example.org")
     assert wh.quarantine_mark(FORM_ID, [8], "drop", "dm@example.org", "duplicate") == 1
@@ -160,8 +161,8 @@ def test_quarantine_mark__drop__logged_and_payload_wiped(wh):
 
 def test_quarantine__fixed_on_server__released_when_loaded(wh):
     """Should release a held submission once an edit of it loads."""
-    wh.apply_batch(FORM_ID, LoadBatch(run_id="r1", quarantine=[_quarantine_item(1)]))
-    wh.apply_batch(FORM_ID, _batch([1], run="r2"))
+    load(wh, FORM_ID, LoadBatch(run_id="r1", quarantine=[_quarantine_item(1)]))
+    load(wh, FORM_ID, _batch([1], run="r2"))
     assert wh.quarantine_list(FORM_ID) == []
     assert wh.quarantine_get(FORM_ID, 1).status == "released"
     assert wh.manifest(FORM_ID)[1].state == "loaded"
@@ -171,7 +172,7 @@ def test_run_records__begin_and_finish__counts_recorded(wh):
     """Should record per-form counts and status for a run."""
     wh.begin_run("run-1", [FORM_ID])
     assert wh.run_records("run-1")[0].status == "running"
-    counts = wh.apply_batch(FORM_ID, _batch([1, 2], run="run-1", withheld=[3]))
+    counts = load(wh, FORM_ID, _batch([1, 2], run="run-1", withheld=[3]))
     wh.finish_run("run-1", FORM_ID, counts, "completed")
     [rec] = wh.run_records("run-1")
     assert (rec.status, rec.pulled, rec.loaded, rec.withheld) == ("completed", 3, 2, 1)
@@ -222,7 +223,7 @@ def test_apply_batch__process_killed_mid_batch__nothing_half_written(wh, warehou
     import sys
     from pathlib import Path
 
-    wh.apply_batch(FORM_ID, _batch([1]))
+    load(wh, FORM_ID, _batch([1]))
     before = {z: wh.dump(z) for z in ("analytics", "restricted")}
     repo = str(Path(__file__).resolve().parents[3])
     script = KILL_SCRIPT.format(repo=repo, url=warehouse_url)

@@ -18,6 +18,7 @@ from suara.cli import main
 from suara.errors import SchemaEvolutionError
 from suara.forms import load_forms
 from tests.integration.warehouse.conftest import RESTRICTED_KEY
+from tests.integration.warehouse.helpers import load
 from tests.unit.warehouse.sample_forms import FORM_ID, V1, V2, V3_TYPE_CHANGE, frames, versions
 from warehouse import LoadBatch, Warehouse, zone_files
 
@@ -66,7 +67,7 @@ def test_upgrade__sqlite__analytics_file_holds_analytics_only(tmp_path, forms_di
 def test_upgrade__new_version__adds_question_and_choice_keeping_rows(wh):
     """S4: Should add `meetings` and `issues__safety`, keep version-1 rows, and load version-2 rows."""
     analytics, restricted = frames([1, 2])
-    wh.apply_batch(FORM_ID, LoadBatch(run_id="r1", analytics=analytics, restricted=restricted))
+    load(wh, FORM_ID, LoadBatch(run_id="r1", analytics=analytics, restricted=restricted))
     before = {r["_id"]: r for r in wh.dump("analytics")[FORM_ID]}
 
     plan = wh.upgrade(versions(V1, V2))
@@ -80,7 +81,7 @@ def test_upgrade__new_version__adds_question_and_choice_keeping_rows(wh):
         assert {k: after[i][k] for k in row} == row
         assert after[i]["meetings"] is None and after[i]["issues__safety"] is None
     analytics, restricted = frames([3], version="2026020101", extra={"meetings": [4], "issues": ["safety"]})
-    wh.apply_batch(FORM_ID, LoadBatch(run_id="r2", analytics=analytics, restricted=restricted))
+    load(wh, FORM_ID, LoadBatch(run_id="r2", analytics=analytics, restricted=restricted))
     new = next(r for r in wh.dump("analytics")[FORM_ID] if r["_id"] == 3)
     assert (new["meetings"], new["issues__safety"], new["issues__wage"]) == (4, 1, 0)
     dictionary = wh.dump("analytics")["data_dictionary"]
@@ -97,7 +98,7 @@ def test_upgrade__question_removed_later__column_kept(wh):
     plan = wh.upgrade(versions(V1))  # version 2 (with `meetings`) no longer on disk
     assert plan.is_empty
     analytics, restricted = frames([1])
-    wh.apply_batch(FORM_ID, LoadBatch(run_id="r1", analytics=analytics, restricted=restricted))
+    load(wh, FORM_ID, LoadBatch(run_id="r1", analytics=analytics, restricted=restricted))
     assert wh.dump("analytics")[FORM_ID][0]["meetings"] is None
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
-
 from suara.privacy import anonymise, policy_for
 from tests.unit.suara.privacy.conftest import make_form, typed_frames
 
@@ -93,15 +91,16 @@ def test_empty_batch_gives_empty_frames_with_columns(form, keys):
     assert release.withheld == set() and len(release.restricted["tform__kids"]) == 0
 
 
-def test_prior_release_lets_a_small_batch_through(keys):
+def test_without_disclosure_control_the_batch_is_all_candidates(keys):
+    """Should leave k-anonymity to the release step when asked: a page of two rows is judged
+    with the whole table later, not withheld on its own."""
     form = make_form("consent_fields=consent=yes;k=5;quasi_identifiers=sex")
     batch = typed_frames(2)
     alone = anonymise(form, batch, keys)
     assert len(alone.analytics["tform"]) == 0  # two rows cannot be 5-anonymous on their own
-    prior = {"tform": pd.DataFrame({"_id": [101, 102, 103, 1], "sex": ["f", "f", "f", "f"]})}
-    joined = anonymise(form, batch, keys, prior=prior)
-    # 3 earlier rows (id 1 is being replaced by this batch) + 2 new = 5.
-    assert sorted(joined.analytics["tform"]["_id"]) == [1, 2]
+    candidates = anonymise(form, batch, keys, disclosure=False)
+    assert sorted(candidates.analytics["tform"]["_id"]) == [1, 2]
+    assert candidates.audit.disclosure == {}
 
 
 def test_a_name_given_in_one_submission_is_scrubbed_from_every_answer_of_the_batch(form, keys):

@@ -1,0 +1,172 @@
+"""The release step: analytics rows written from their candidate twins, decided over the whole table.
+
+Each page of a sync writes the rows the anonymiser would release into the restricted zone's
+candidate tables (warehouse/derive.py, ``candidate_name``). After the pages, ``release``
+reads the columns a decision needs (the quasi-identifiers) of *every* candidate row, asks the
+decision which rows to release and with which values, and brings analytics to that state:
+
+* rows released but absent, or whose candidate was reloaded (``_loaded_at`` moved), or whose
+  decided values differ from what analytics holds, are (re)written from the twin, with their
+  repeat rows; cells the decision changed (suppressed, recoded) are then updated;
+* rows analytics holds that are no longer released are deleted with their repeat rows.
+
+So analytics is a function of the candidate set alone: a rerun, a crash, a halved page size
+or a late page change nothing, and a row withheld while its class was small is released once
+the class reaches k. The step is one transaction; it runs only when a batch or an erasure has
+been written since the last release (``pending``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from warehouse import ops
+from warehouse.derive import candidate_name
+from warehouse.fastload import column_values, insert_rows
+from warehouse.load import _audit_json
+from warehouse.naming import sql_name
+from warehouse.session import ANALYTICS, RESTRICTED, is_sqlite
+from warehouse.tables import TableShape
+
+RELEASE_EVENT = "release"
+_IDS = "_suara_release_ids"
+
+# table → decided rows (``_id`` and the decision's columns, final values), plus an audit
+# (counts only) stored in privacy_audits.
+Decision = Callable[[dict[str, pd.DataFrame]], tuple[dict[str, pd.DataFrame], Mapping]]
+
+
+@dataclass
+class ReleaseCounts:
+    candidates: int = 0   # submissions waiting in the candidate table
+    released: int = 0     # submissions in analytics after the step
+    written: int = 0      # submissions (re)written to analytics by this step
+    removed: int = 0      # submissions taken out of analytics by this step
+
+    @property
+    def withheld(self) -> int:
+        return self.candidates - self.released
+
+    def as_dict(self) -> dict[str, int]:
+        return {"candidates": self.candidates, "released": self.released, "written": self.written,
+                "removed": self.removed, "withheld": self.withheld}
+
+
+def pending(conn: sa.Connection, form_id: str) -> bool:
+    """Whether anything was written for the form since its last release (the latest audit
+    row is a batch's or an erasure's, not a release's)."""
+    a = ops.privacy_audits
+    last = conn.execute(sa.select(a.c.audit).where(a.c.form_id == form_id)
+                        .order_by(a.c.audit_id.desc()).limit(1)).scalar_one_or_none()
+    if last is None:
+        return False
+    try:
+        return json.loads(last).get("event") != RELEASE_EVENT
+    except (ValueError, AttributeError):
+        return True
+
+
+def _read(conn: sa.Connection, schema: str, table: str, cols: Sequence[str]) -> pd.DataFrame:
+    q = conn.dialect.identifier_preparer.quote
+    select = ", ".join(q(c) for c in ["_id", *cols])
+    return pd.read_sql(sa.text(f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id"), conn)
+
+
+def _norm(values: pd.Series) -> pd.Series:
+    """Values as comparable text (missing → None): the decision may change a column's dtype."""
+    values = values.astype(object)
+    return values.where(values.notna(), None).map(lambda v: None if v is None else str(v))
+
+
+def _differs(a: pd.DataFrame, b: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
+    out = pd.Series(False, index=a.index)
+    for c in cols:
+        x, y = _norm(a[c]), _norm(b[c])
+        out |= (x.isna() != y.isna()) | (x.notna() & y.notna() & (x != y))
+    return out
+
+
+def _stage_ids(conn: sa.Connection, ids: list[int]) -> None:
+    """A temporary table of the ids to move: one join instead of thousands of bound values."""
+    if is_sqlite(conn):
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS} (_id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(f"DELETE FROM {_IDS}")
+        conn.connection.driver_connection.executemany(f"INSERT INTO {_IDS} VALUES (?)", [(i,) for i in ids])
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS} (_id BIGINT PRIMARY KEY) ON COMMIT DROP")
+        conn.exec_driver_sql(f"TRUNCATE {_IDS}")
+        insert_rows(conn, sa.table(_IDS), ["_id"], [(i,) for i in ids])
+
+
+def _update_cells(conn: sa.Connection, table: sa.Table, column: str, kind: str, rows: pd.DataFrame) -> None:
+    """Set ``column`` of the rows ``rows`` (``_id``, ``column``) names, in one statement per dialect."""
+    q = conn.dialect.identifier_preparer.quote
+    target = f"{q(ANALYTICS)}.{q(table.name)}"
+    values = column_values(rows[column], kind, is_sqlite(conn))
+    pairs = list(zip(values, rows["_id"].astype(int).tolist(), strict=True))
+    if is_sqlite(conn):
+        conn.connection.driver_connection.executemany(f"UPDATE {target} SET {q(column)} = ? WHERE _id = ?", pairs)
+        return
+    fix = "_suara_release_fix"
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {fix} ON COMMIT DROP AS SELECT {q(column)}, _id FROM {target} LIMIT 0")
+    insert_rows(conn, sa.table(fix), [column, "_id"], pairs)
+    conn.exec_driver_sql(f"UPDATE {target} AS t SET {q(column)} = f.{q(column)} FROM {fix} AS f WHERE t._id = f._id")
+    conn.exec_driver_sql(f"DROP TABLE {fix}")
+
+
+def release(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], TableShape],
+            tables: Mapping[tuple[str, str], sa.Table], columns: Mapping[str, Sequence[str]],
+            decide: Decision, run_id: str, now: dt.datetime) -> ReleaseCounts:
+    """Bring the form's analytics tables to the state ``decide`` gives for the whole candidate
+    set. ``columns`` names, per analytics submission table, the columns ``decide`` reads; a
+    table it does not name is released whole."""
+    root = sql_name(form_id)
+    twin_root = candidate_name(root)
+    q = conn.dialect.identifier_preparer.quote
+    cols = [c for c in columns.get(root, ()) if c in tables[(ANALYTICS, root)].c]
+    decided, audit = decide({root: _read(conn, RESTRICTED, twin_root, cols)} if cols else {})
+    twin = _read(conn, RESTRICTED, twin_root, [*cols, "_loaded_at"])
+    want = twin[["_id", "_loaded_at"]]
+    if cols:
+        want = want.merge(decided[root][["_id", *cols]], on="_id", how="inner")
+    have = _read(conn, ANALYTICS, root, [*cols, "_loaded_at"])
+    both = want.merge(have, on="_id", how="left", suffixes=("", "_have"), indicator=True)
+    fresh = both["_merge"] == "left_only"
+    kept = both.loc[~fresh]
+    check = [*cols, "_loaded_at"]
+    stale = _differs(kept[check], kept[[c + "_have" for c in check]].set_axis(check, axis=1), check)
+    write = [*both.loc[fresh, "_id"], *kept.loc[stale, "_id"]]
+    removed = sorted(set(have["_id"].astype(int)) - set(want["_id"].astype(int)))
+    write_ids = sorted(int(i) for i in write)
+    counts = ReleaseCounts(candidates=len(twin), released=len(want), written=len(write_ids), removed=len(removed))
+
+    form_keys = [k for k in tables if shapes[k].form_id == form_id]
+    children = [k for k in form_keys if k[0] == ANALYTICS and shapes[k].is_repeat]
+    if write_ids or removed:
+        _stage_ids(conn, sorted({*write_ids, *removed}))
+        for k in [*sorted(children, key=lambda k: -k[1].count("__")), (ANALYTICS, root)]:
+            conn.exec_driver_sql(f"DELETE FROM {q(ANALYTICS)}.{q(k[1])} WHERE _id IN (SELECT _id FROM {_IDS})")
+    if write_ids:
+        _stage_ids(conn, write_ids)
+        for k in [(ANALYTICS, root), *sorted(children, key=lambda k: k[1].count("__"))]:
+            names = ", ".join(q(c.name) for c in tables[k].columns)
+            conn.exec_driver_sql(
+                f"INSERT INTO {q(ANALYTICS)}.{q(k[1])} ({names}) SELECT {names} "
+                f"FROM {q(RESTRICTED)}.{q(candidate_name(k[1]))} WHERE _id IN (SELECT _id FROM {_IDS})")
+        # Cells the decision changed (suppressed, recoded) differ from the twin's values.
+        moved = want.loc[want["_id"].isin(write_ids)].merge(twin[["_id", *cols]], on="_id", suffixes=("", "_twin"))
+        kinds = {name: kind for name, kind, _ in shapes[(ANALYTICS, root)].columns}
+        for c in cols:
+            changed = moved.loc[_differs(moved[[c]], moved[[c + "_twin"]].set_axis([c], axis=1), [c])]
+            if len(changed):
+                _update_cells(conn, tables[(ANALYTICS, root)], c, kinds[c], changed[["_id", c]])
+    record = {"event": RELEASE_EVENT, **dict(audit), "release": counts.as_dict()}
+    conn.execute(ops.privacy_audits.insert().values(run_id=run_id, form_id=form_id,
+                                                    audit=_audit_json(record), created_at=now))
+    return counts
