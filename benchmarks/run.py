@@ -5,7 +5,7 @@ submissions, cloned from 2,000 synthetic templates, served at KPI's 1,000-row pa
 loopback HTTP), then in a fresh worker process runs
 
 * Suara: the sync of one form through the plain pipeline functions (the Prefect flow's own
-  steps without Prefect: pull → decrypt → normalise → validate → anonymise → load, then the
+  steps without Prefect: pull → decrypt → normalise → validate → anonymise → load → release, then the
   reporting refresh), timing each stage; then a no-change sync with the manifest scan, counting
   its HTTP requests;
 * dlt: a ``rest_api`` source on the same ``/api/v2/assets/<uid>/data/`` endpoint (token header,
@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 FORM_ID = "ilo_rights_baseline"
 PAGE = 1000
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-STAGES = ("pull", "decrypt", "normalise", "validate", "anonymise", "load", "other")
+STAGES = ("pull", "decrypt", "normalise", "validate", "anonymise", "load", "release", "other")
 # Benchmark-only keys: the synthetic data is not personal, but the pipeline refuses to run without.
 KEYS = {"SUARA_PSEUDONYM_KEY": "bench-pseudonym-key-0123456789abcdef",
         "SUARA_RESTRICTED_KEY": "bench-restricted-key-0123456789abcdef"}
@@ -171,7 +171,7 @@ def worker_suara(a: dict) -> dict:
     from suara.kobo import KoboClient
 
     settings, form, wh = _prepare(a["warehouse"])
-    for name in ("pull_page", "reconcile_form_task", "reread_late"):  # no Prefect in this process
+    for name in ("pull_page", "reconcile_form_task", "reread_late", "release_form"):  # no Prefect here
         setattr(sync_form, name, getattr(sync_form, name).fn)
     client = KoboClient(settings)
     fetch, pulled = client.fetch_page, {"s": 0.0}
