@@ -77,6 +77,27 @@ def field_kind(form: Form, field: Field) -> str:
     return _TYPE_KIND.get(field.type, "text")
 
 
+# Kinds depend only on the Form, and a sync casts many pages of the same Form objects (typing a
+# calculate walks its expression). Keyed by id() with the Form kept, so an id is never reused
+# while cached. Callers must not mutate the returned dicts.
+_KINDS: dict[tuple[int, str | None], tuple[Form, dict[str, str]]] = {}
+
+
+def _cached_kinds(form: Form, table: str | None) -> dict[str, str]:
+    hit = _KINDS.get((id(form), table))
+    if hit is None or hit[0] is not form:
+        if len(_KINDS) > 256:
+            _KINDS.clear()
+        fields = [f for f in form.fields if f.has_value] if table is None else table_fields(form, table)
+        hit = _KINDS[(id(form), table)] = (form, {f.name: field_kind(form, f) for f in fields})
+    return hit[1]
+
+
+def form_kinds(form: Form) -> dict[str, str]:
+    """{field name: kind} for every value field of ``form`` (read-only, cached per Form)."""
+    return _cached_kinds(form, None)
+
+
 def table_fields(form: Form, table: str) -> tuple[Field, ...]:
     """The value fields whose columns make up ``table`` (``<form_id>`` or
     ``<form_id>__<repeat name>``)."""
@@ -131,9 +152,9 @@ def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.Series, np.ndarray]:
     in_range = np.array([v is None or ((m := _YEAR.match(str(v))) is not None and 1678 <= int(m.group(1)) <= 2261)
                          for v in raw], dtype=bool)
     usable = np.where(in_range, raw, None)
-    parsed = pd.to_datetime(pd.Series(usable, dtype=object), errors="coerce", utc=True, format="ISO8601")
     if utc:
-        parsed = parsed.dt.as_unit("ns")
+        parsed = pd.to_datetime(pd.Series(usable, dtype=object), errors="coerce", utc=True,
+                                format="ISO8601").dt.as_unit("ns")
     else:
         # A date is the calendar day the enumerator picked: keep its wall-clock day.
         local = pd.to_datetime(pd.Series(usable, dtype=object).str.slice(0, 10), errors="coerce",
@@ -182,7 +203,7 @@ def cast_frame(form: Form, table: str, frame: pd.DataFrame, *,
     ``other_kinds`` types columns this version lacks (fields of other versions, empty in these
     rows) so frames of several versions concatenate with one dtype per column; errors are only
     reported for the form's own fields. Other columns are left as they are."""
-    own = {f.name: field_kind(form, f) for f in table_fields(form, table)}
+    own = _cached_kinds(form, table)
     kinds = {**(other_kinds or {}), **own}
     typed: dict[str, pd.Series] = {}
     errors: list[CastError] = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from suara.cast import cast_frame, field_kind
+from suara.cast import cast_frame, form_kinds
 from suara.errors import UnusableBatchError
 from suara.forms.model import Form
 from suara.normalise import Normalised, table_name
@@ -105,7 +105,7 @@ def _other_kinds(form_versions: Mapping[str, Form]) -> dict[str, str]:
     kinds: dict[str, str] = {}
     for version in sorted(form_versions):
         form = form_versions[version]
-        kinds.update({f.name: field_kind(form, f) for f in form.fields if f.has_value})
+        kinds.update(form_kinds(form))
     return kinds
 
 

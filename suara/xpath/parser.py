@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from suara.errors import SuaraError
 
@@ -290,6 +291,13 @@ def parse(expr: str, *, choice_columns: bool = False) -> Node:
 
     ``choice_columns=True`` parses a ``choice_filter``, where bare names (``name``, ``prov``)
     are columns of the choice list (``ChoiceColumn``)."""
+    return _parse(expr, choice_columns)
+
+
+# Validation parses the same relevance/constraint/calculation strings on every page of a sync;
+# nodes are frozen, so one parse per distinct expression can be shared (errors are not cached).
+@lru_cache(maxsize=4096)
+def _parse(expr: str, choice_columns: bool) -> Node:
     if not expr or not expr.strip():
         raise XPathUnsupported("the expression is empty", hint="Remove the empty cell.")
     p = _Parser(expr, choice_columns)
