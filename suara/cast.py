@@ -115,11 +115,26 @@ def table_fields(form: Form, table: str) -> tuple[Field, ...]:
 def _strings(series: pd.Series) -> np.ndarray:
     """Object array of str/None (NaN and "" become None)."""
     arr = series.to_numpy(dtype=object, na_value=None, copy=True)
-    arr[pd.isna(arr) | (arr == "")] = None
+    return _stringified(arr, pd.isna(arr) | (arr == ""))
+
+
+def _stringified(arr: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """``arr`` (a fresh copy) with the ``empty`` cells None and any other value a str."""
+    arr[empty] = None
     # Kobo gives strings; a typed source (a test, a re-cast) may not: sample, then stringify.
     if any(v is not None and not isinstance(v, str) for v in arr[:64]):
         arr = np.array([None if v is None else str(v) for v in arr], dtype=object)
     return arr
+
+
+def _string_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{name: (``_strings`` of the column, answered mask)} for object columns, from one 2-D
+    copy and one isna: per-column Series access and isna calls were most of cast_frame's time."""
+    if not names:
+        return {}
+    block = np.array(frame[names].to_numpy(dtype=object).T, dtype=object, order="C")
+    empty = pd.isna(block) | (block == "")
+    return {name: (_stringified(block[j], empty[j]), ~empty[j]) for j, name in enumerate(names)}
 
 
 # What JavaRosa writes for a calculation that divides by zero or reads an empty field: no
@@ -179,7 +194,10 @@ def _cast_boolean(raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
 
 def cast_column(kind: str, series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Cast one column of strings; returns (typed values with a fresh RangeIndex, bad mask)."""
-    raw = _strings(series)
+    return _cast_strings(kind, _strings(series))
+
+
+def _cast_strings(kind: str, raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     if kind in ("integer", "decimal"):
         return _cast_numbers(raw, kind == "integer")
     if kind in ("date", "datetime"):
@@ -195,6 +213,61 @@ def cast_column(kind: str, series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(raw, dtype=object), np.zeros(len(raw), dtype=bool)
 
 
+class CastTable(NamedTuple):
+    """``cast_frame``'s result with what validation reuses instead of recomputing: ``answered``
+    (raw cell neither missing nor "") and ``present`` (typed cell not missing), per cast column."""
+
+    typed: pd.DataFrame
+    errors: list[CastError]
+    answered: dict[str, np.ndarray]
+    present: dict[str, np.ndarray]
+
+
+def _typed_present(values: pd.Series) -> np.ndarray:
+    if values.dtype == object:
+        return np.not_equal(values.to_numpy(), None)  # cast object columns hold str or None
+    return values.notna().to_numpy()
+
+
+def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
+               other_kinds: dict[str, str] | None = None) -> CastTable:
+    """``cast_frame`` with the presence masks validation needs."""
+    own = _cached_kinds(form, table)
+    kinds = {**(other_kinds or {}), **own}
+    column_kinds = {}
+    for name in frame.columns:
+        kind = kinds.get(name)
+        if kind is None:
+            kind = "integer" if name in _SYSTEM_INTEGERS else \
+                "datetime" if name == "_submission_time" else None
+        column_kinds[name] = kind
+    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+    strings = _string_columns(frame, [n for n, k in column_kinds.items()
+                                      if k is not None and dtypes[n] == np.dtype(object)])
+    typed: dict[str, object] = {}
+    errors: list[CastError] = []
+    answered: dict[str, np.ndarray] = {}
+    present: dict[str, np.ndarray] = {}
+    for name, kind in column_kinds.items():
+        if kind is None:
+            typed[name] = frame[name]
+            continue
+        if name in strings:
+            raw, answered[name] = strings[name]
+        else:
+            raw = _strings(frame[name])
+        values, bad = _cast_strings(kind, raw)
+        if values.dtype == object:  # an ndarray would be inferred as pandas' str dtype
+            values.index = frame.index
+            typed[name] = values
+        else:
+            typed[name] = values.array
+        present[name] = _typed_present(values)
+        if bad.any() and name in own:
+            errors.extend(CastError(row, name, kind) for row in frame.index[bad])
+    return CastTable(pd.DataFrame(typed, index=frame.index), errors, answered, present)
+
+
 def cast_frame(form: Form, table: str, frame: pd.DataFrame, *,
                other_kinds: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[CastError]]:
     """Type every column of ``frame`` that is a field of ``table`` in ``form``; system columns
@@ -203,23 +276,5 @@ def cast_frame(form: Form, table: str, frame: pd.DataFrame, *,
     ``other_kinds`` types columns this version lacks (fields of other versions, empty in these
     rows) so frames of several versions concatenate with one dtype per column; errors are only
     reported for the form's own fields. Other columns are left as they are."""
-    own = _cached_kinds(form, table)
-    kinds = {**(other_kinds or {}), **own}
-    typed: dict[str, pd.Series] = {}
-    errors: list[CastError] = []
-    for name in frame.columns:
-        kind = kinds.get(name)
-        if kind is None:
-            if name in _SYSTEM_INTEGERS:
-                kind = "integer"
-            elif name == "_submission_time":
-                kind = "datetime"
-            else:
-                typed[name] = frame[name]
-                continue
-        values, bad = cast_column(kind, frame[name])
-        values.index = frame.index
-        typed[name] = values
-        if bad.any() and name in own:
-            errors.extend(CastError(row, name, kind) for row in frame.index[bad])
-    return pd.DataFrame(typed, index=frame.index), errors
+    typed, errors, _, _ = cast_table(form, table, frame, other_kinds=other_kinds)
+    return typed, errors

@@ -145,17 +145,19 @@ def _filter_ok(ev: _Evaluator, raw: pd.DataFrame, name: str, check: dict) -> np.
 def compute_checks(form: Form, table: str, specs: list[dict], raw: pd.DataFrame,
                    typed: pd.DataFrame, cast_errors: dict[str, np.ndarray],
                    parents: list[pd.DataFrame] | None = None,
-                   children: dict[str, pd.DataFrame] | None = None) -> dict[str, np.ndarray]:
+                   children: dict[str, pd.DataFrame] | None = None,
+                   answered: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """{check column: tri-state object array} for every computed expectation in ``specs``.
 
     ``raw`` is the table as normalised (strings), ``typed`` the same rows cast, ``parents`` the
     typed tables above a repeat table (nearest first), ``cast_errors`` field → rows that did not parse,
-    ``children`` the raw repeat tables hanging from this one (for repeat_count checks).
+    ``children`` the raw repeat tables hanging from this one (for repeat_count checks),
+    ``answered`` the ``present_mask`` of columns already known (from casting).
     """
     ev = _Evaluator(form, table, typed, parents or [])
     n = len(raw)
     out: dict[str, np.ndarray] = {}
-    seen: dict[str, np.ndarray] = {}
+    seen: dict[str, np.ndarray] = dict(answered or {})
 
     def present(name: str) -> np.ndarray:
         if name not in seen:

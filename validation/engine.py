@@ -36,18 +36,35 @@ def _outside(values: np.ndarray, kw: dict) -> np.ndarray:
 
 
 class Presence:
-    """Which cells of a frame hold a value, computed once per column (isna on object columns
-    is the dominant cost at 100k rows). Check columns (int8) hold a value when ≥ 0."""
+    """A table's columns for the fast engine, with which cells hold a value computed once per
+    column (isna on object columns is the dominant cost at 100k rows). ``arrays`` adds columns
+    that are not in ``frame`` (the check columns) and ``present`` seeds masks already known
+    (from casting), so no pandas Series is built for them. Check columns (int8) hold a value
+    when ≥ 0."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, arrays: dict[str, np.ndarray] | None = None,
+                 present: dict[str, np.ndarray] | None = None):
         self.frame = frame
-        self._cache: dict[str, np.ndarray] = {}
+        self.arrays = arrays or {}
+        self._cache: dict[str, np.ndarray] = dict(present or {})
+        self._columns = set(frame.columns) | set(self.arrays)
+
+    def __contains__(self, column: str) -> bool:
+        return column in self._columns
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def values(self, column: str):
+        """The column as an ndarray (check columns) or a Series."""
+        found = self.arrays.get(column)
+        return self.frame[column] if found is None else found
 
     def __call__(self, column: str) -> np.ndarray:
         if column not in self._cache:
-            col = self.frame[column]
+            col = self.values(column)
             if col.dtype == np.int8:
-                self._cache[column] = col.to_numpy() >= 0
+                self._cache[column] = np.asarray(col) >= 0
             else:
                 self._cache[column] = ~pd.isna(col.to_numpy(dtype=object)) \
                     if col.dtype == object else col.notna().to_numpy()
@@ -55,21 +72,24 @@ class Presence:
 
 
 def failing_rows(spec: dict, frame: pd.DataFrame, present: Presence | None = None) -> np.ndarray:
-    """Boolean mask of the rows of ``frame`` that fail one expectation configuration."""
+    """Boolean mask of the rows of ``frame`` that fail one expectation configuration
+    (``frame`` is read through ``present`` when given: it may hold more columns)."""
     kind = spec["type"]
     kw = spec["kwargs"]
-    n = len(frame)
-    if kw["column"] not in frame.columns:
+    table = present or Presence(frame)
+    n = len(table)
+    if kw["column"] not in table:
         # A column this batch lacks entirely has no values to fail (map expectations skip
         # nulls), except a not-null expectation.
         return np.ones(n, dtype=bool) if kind == "expect_column_values_to_not_be_null" else \
             np.zeros(n, dtype=bool)
-    col = frame[kw["column"]]
+    col = table.values(kw["column"])
     if col.dtype == np.int8 and kind == "expect_column_values_to_be_in_set":
-        return col.to_numpy() == 0  # a check column: 0 = fail
-    has = (present or Presence(frame))(kw["column"])
+        return np.asarray(col) == 0  # a check column: 0 = fail
+    has = table(kw["column"])
     if kind == "expect_column_values_to_not_be_null":
         return ~has
+    col = pd.Series(col, copy=False) if isinstance(col, np.ndarray) else col
     if kind == "expect_column_values_to_be_in_set":
         allowed = kw["value_set"]
         codes, uniques = pd.factorize(col.to_numpy(dtype=object))

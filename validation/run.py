@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from suara.cast import cast_frame, form_kinds
+from suara.cast import cast_table, form_kinds
 from suara.errors import UnusableBatchError
 from suara.forms.model import Form
 from suara.normalise import Normalised, table_name
@@ -117,12 +117,13 @@ def _error_masks(frame: pd.DataFrame, errors) -> dict[str, np.ndarray]:
     return masks
 
 
-def _run_specs(specs, frame, engine, present):
+def _run_specs(specs, typed, checks, engine, present):
     if engine == "gx":
         from validation.gx_engine import failing_masks
 
+        frame = pd.concat([typed, pd.DataFrame(checks, index=typed.index)], axis=1) if checks else typed
         return failing_masks(specs, frame)
-    return [failing_rows(spec, frame, present) for spec in specs]
+    return [failing_rows(spec, typed, present) for spec in specs]
 
 
 def validate_batch(form_versions: Mapping[str, Form], normalised: Normalised, *,
@@ -207,15 +208,18 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
             raw = t[pd.to_numeric(t["_id"]).isin(ids).to_numpy()]
         else:
             continue
-        typed, errors = cast_frame(form, table, raw, other_kinds=kinds)
-        checks = compute_checks(form, table, specs, raw, typed, _error_masks(raw, errors),
+        cast = cast_table(form, table, raw, other_kinds=kinds)
+        typed = cast.typed
+        checks = compute_checks(form, table, specs, raw, typed, _error_masks(raw, cast.errors),
                                 parents=_ancestors(form, table, typed_tables),
-                                children={t: frames[t] for t in frames if t != table})
-        frame = pd.concat([typed, pd.DataFrame(checks, index=typed.index)], axis=1) if checks else typed
+                                children={t: frames[t] for t in frames if t != table},
+                                answered=cast.answered)
         specs = [s for s in specs if s["type"] != _UNIQUE]
         row_ids = pd.to_numeric(raw["_id"]).to_numpy()
-        present = Presence(frame)
-        for spec, bad in zip(specs, _run_specs(specs, frame, engine, present), strict=True):
+        # The fast engine reads check columns as arrays beside the typed frame; only GX needs
+        # them concatenated into one DataFrame.
+        present = Presence(typed, checks, cast.present)
+        for spec, bad in zip(specs, _run_specs(specs, typed, checks, engine, present), strict=True):
             _record(spec, form.version, bad, present, row_ids, reasons, outcomes)
         typed_parts[table].append(typed)
         typed_tables[table] = typed
@@ -224,7 +228,7 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
 def _record(spec, version, bad, present, row_ids, reasons, outcomes) -> None:
     meta = spec["meta"]
     column = spec["kwargs"]["column"]
-    evaluated = int(present(column).sum()) if column in present.frame.columns else 0
+    evaluated = int(present(column).sum()) if column in present else 0
     failed = int(bad.sum())
     outcomes.append(Outcome(meta["table"], str(version), meta["code"], meta["field"],
                             meta["expectation"], spec["type"], evaluated, failed))
