@@ -223,10 +223,12 @@ class CastTable(NamedTuple):
     present: dict[str, np.ndarray]
 
 
-def _typed_present(values: pd.Series) -> np.ndarray:
-    if values.dtype == object:
-        return np.not_equal(values.to_numpy(), None)  # cast object columns hold str or None
-    return values.notna().to_numpy()
+def _typed_present(kind: str, values: pd.Series, answered: np.ndarray | None, bad: np.ndarray) -> np.ndarray:
+    if values.dtype != object:
+        return values.notna().to_numpy()
+    if answered is not None and kind != "choices":  # text kinds keep each answer unless bad
+        return answered & ~bad
+    return np.not_equal(values.to_numpy(), None)  # cast object columns hold str or None
 
 
 def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
@@ -257,12 +259,12 @@ def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
         else:
             raw = _strings(frame[name])
         values, bad = _cast_strings(kind, raw)
+        present[name] = _typed_present(kind, values, answered.get(name), bad)
         if values.dtype == object:  # an ndarray would be inferred as pandas' str dtype
             values.index = frame.index
             typed[name] = values
         else:
             typed[name] = values.array
-        present[name] = _typed_present(values)
         if bad.any() and name in own:
             errors.extend(CastError(row, name, kind) for row in frame.index[bad])
     return CastTable(pd.DataFrame(typed, index=frame.index), errors, answered, present)

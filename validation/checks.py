@@ -35,6 +35,8 @@ class _Evaluator:
         self.typed = typed
         self.parents = parents
         self._cache: dict[tuple[str, str | None], np.ndarray] = {}
+        # Columns read as XPath values, shared by every expression evaluated on these rows.
+        self._columns: dict = {}
 
     def _frame_for(self, names: set[str]) -> pd.DataFrame:
         missing = {n for n in names if n not in self.typed.columns}
@@ -71,7 +73,8 @@ class _Evaluator:
     def _evaluate(self, expr: str, current: str | None) -> pd.Series:
         try:
             node = evaluable(expr)
-            return evaluate(node, self._frame_for(references(node)), current, form=self.form)
+            return evaluate(node, self._frame_for(references(node)), current, form=self.form,
+                            columns=self._columns)
         except XPathUnsupported as exc:
             raise ValidationSetupError(
                 f"form {self.form.form_id} version {self.form.version}, table {self.table}: "

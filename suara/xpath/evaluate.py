@@ -78,12 +78,12 @@ def _arith(op: str, x, y):
 
 
 class _Batch:
-    def __init__(self, frame: pd.DataFrame, current: str | None, form):
+    def __init__(self, frame: pd.DataFrame, current: str | None, form, columns: dict | None = None):
         self.frame = frame
         self.current = current
         self.form = form
         self.n = len(frame)
-        self._cols: dict[str, Vec] = {}
+        self._cols: dict[str, Vec] = {} if columns is None else columns
 
     def col(self, name: str) -> Vec:
         if name not in self._cols:
@@ -165,11 +165,16 @@ def _empty_test(a: Vec, b: Vec):
     return None
 
 
-def evaluate(node: Node, frame: pd.DataFrame, current: str | None = None, *, form=None) -> pd.Series:
+def evaluate(node: Node, frame: pd.DataFrame, current: str | None = None, *, form=None,
+             columns: dict | None = None) -> pd.Series:
     """Evaluate over every row of ``frame``; returns a Series aligned with ``frame.index``:
     bool for boolean expressions, float for numbers/dates (dates as days since 1970-01-01),
-    object str for strings."""
-    batch = _Batch(frame, current, form)
+    object str for strings.
+
+    ``columns`` is a cache of columns read as XPath values, to share between evaluations over
+    the same rows (a table's relevance and constraints read the same fields again and again);
+    values are never modified in place, so sharing is safe."""
+    batch = _Batch(frame, current, form, columns)
     v = batch.eval(node)
     data = v.data
     if not isinstance(data, np.ndarray) or data.shape != (len(frame),):
