@@ -49,12 +49,21 @@ class FormContext:
     versions: dict[str, Form]
     asset_uid: str
     asset_how: str
-    version_map: dict[str, str]
+    version_map: dict[str, str] | None  # None until a page needs it (see ``versions_of``)
     privacy_keys: object
     private_key: object | None = None
     download: object = None  # client.download, for encrypted submissions' files
     # Each page's validation counts (no rows, no values), for the run's Data Docs.
     validation: list = field(default_factory=list)
+    fetch_version_map: object = None  # client.version_map bound to the asset
+
+
+def versions_of(ctx: FormContext) -> dict[str, str]:
+    """The asset's version map, fetched when the first page with submissions needs it: a sync
+    that finds nothing new costs no requests for it."""
+    if ctx.version_map is None:
+        ctx.version_map = ctx.fetch_version_map() if ctx.fetch_version_map else {}
+    return ctx.version_map
 
 
 def release(ctx: FormContext, warehouse, run_id: str, *, force: bool = False):
@@ -87,8 +96,8 @@ def open_form(settings: Settings, client, form: Form) -> FormContext:
 
         private_key = load_private_key_for(form, settings)
     uid, how = client.find_asset(form)
-    version_map = client.version_map(uid)
-    return FormContext(form, versions, uid, how, version_map, keys, private_key, client.download)
+    return FormContext(form, versions, uid, how, None, keys, private_key, client.download,
+                       fetch_version_map=lambda: client.version_map(uid))
 
 
 def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, watermark: int | None,
@@ -109,7 +118,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
             records, failed = _decrypt(ctx, records)
         quarantine.extend(failed)
     with _timed("normalise"):
-        norm = normalise(ctx.versions, ctx.form, records, version_map=ctx.version_map)
+        norm = normalise(ctx.versions, ctx.form, records, version_map=versions_of(ctx))
     with _timed("validate"):
         result = validate_batch(ctx.versions, norm)
     ctx.validation.append(result.without_rows())

@@ -62,20 +62,27 @@ def pull_page(ctx: pipeline.FormContext, client, warehouse, run_id: str, after_i
 
 
 @task(**_TASK)
-def reconcile_form_task(ctx: pipeline.FormContext, client, warehouse, run_id: str) -> FormCounts:
-    """The manifest scan: refetch edited or re-validated submissions, erase deleted ones."""
+def reconcile_form_task(ctx: pipeline.FormContext, client, warehouse, run_id: str,
+                        upto: int | None = None) -> tuple[FormCounts, int]:
+    """The manifest scan: refetch edited or re-validated submissions, erase deleted ones.
+
+    With ``upto`` (the watermark, when the pull follows) ids above it are left to the pull.
+    Returns the counts and the highest id the server listed (0 for none)."""
     counts = FormCounts()
     manifest = warehouse.manifest(ctx.form.form_id)
     listing = client.manifest(ctx.asset_uid)
     refetch, deleted = pipeline.changed_ids(listing, manifest)
     counts.requests += getattr(listing, "requests", 0)
+    highest = max([*refetch, *(set(manifest) - deleted)], default=0)
     if deleted:
         warehouse.erase(ctx.form, sorted(deleted), run_id=run_id, reason="deleted_on_server")
         counts.deleted = len(deleted)
+    if upto is not None:
+        refetch = [i for i in refetch if i <= upto]
     for chunk in client.fetch_ids(ctx.asset_uid, refetch):
         known = {i: manifest[i] for i in (r.get("_id") for r in chunk) if i in manifest}
         counts.add(pipeline.process_batch(ctx, warehouse, run_id, chunk, watermark=None, known=known))
-    return counts
+    return counts, highest
 
 
 @task(**_TASK)
@@ -144,7 +151,14 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     try:
         ctx = pipeline.open_form(settings, client, form)
         cursor = warehouse.watermark(form.form_id) or 0
-        while pull_new:
+        listed = None
+        if reconcile:
+            # The scan first: it also lists new ids, so a sync with nothing new skips the pull
+            # and costs the manifest's pages alone. It finds late-visible rows (ids below the
+            # watermark it has never seen) too.
+            counts, listed = reconcile_step(ctx, client, warehouse, run_id, cursor if pull_new else None)
+            outcome.counts.add(counts)
+        while pull_new and (listed is None or listed > cursor):
             counts, cursor_next = pull(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
             outcome.counts.add(counts)
             if counts.pages:
@@ -152,10 +166,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             if cursor_next is None:
                 break
             cursor = cursor_next
-        if reconcile:
-            # The manifest scan also finds late-visible rows (ids it has never seen).
-            outcome.counts.add(reconcile_step(ctx, client, warehouse, run_id))
-        elif cursor:
+        if not reconcile and cursor:
             outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor))
         outcome.validation = ctx.validation
     except ConfigurationError as exc:

@@ -91,6 +91,7 @@ class AssetService:
     def __init__(self, session: KoboSession):
         self.session = session
         self._details: dict[str, dict] = {}
+        self._listed: list[dict] | None = None  # survey listing for find(), once per client
 
     def iter_assets(self) -> Iterator[dict]:
         """Every asset the token can see (all types), following ``next`` links."""
@@ -135,7 +136,15 @@ class AssetService:
                     "or remove it to let Suara find the asset by form_id.",
                 ) from exc
             return uid, HOW_CONFIG
-        matches = [a["uid"] for a in self.surveys() if self._matches(a["uid"], form_id)]
+        # One listing per client serves every form's lookup (a sync finds several forms); a
+        # form it does not hold is looked up again in a fresh listing (deployed since).
+        cached = self._listed is not None
+        if not cached:
+            self._listed = self.surveys()
+        matches = [a["uid"] for a in self._listed if self._matches(a["uid"], form_id)]
+        if not matches and cached:
+            self._listed = self.surveys()
+            matches = [a["uid"] for a in self._listed if self._matches(a["uid"], form_id)]
         if len(matches) == 1:
             return matches[0], HOW_CONTENT
         if not matches:

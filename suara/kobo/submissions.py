@@ -102,7 +102,11 @@ class SubmissionService:
                 hint="This server does not support query/sort on the data endpoint as KPI does; "
                 "report it to its administrator.",
             )
-        done = body.get("next") is None and len(results) < limit
+        # KPI's ``count`` is the number of rows matching the query (those after the cursor):
+        # when this page holds them all, asking again would only fetch an empty page.
+        count = body.get("count")
+        done = body.get("next") is None and (
+            len(results) < limit or (isinstance(count, int) and not isinstance(count, bool) and count <= len(results)))
         return Page(results, after_id, None if done else last, cost, limit)
 
     def iter_pages(

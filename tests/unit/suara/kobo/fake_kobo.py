@@ -64,6 +64,7 @@ class FakeKobo(BaseAdapter):
         self.imports: dict[str, dict] = {}
         self.import_polls_before_done = 1
         self.ignore_query = False
+        self.send_count = True  # KPI always sends count; some other servers do not
 
     # -- seeding ------------------------------------------------------------------------------
 
@@ -156,7 +157,10 @@ class FakeKobo(BaseAdapter):
         nxt = None
         if start + limit < len(items):
             nxt = f"{BASE}{path}?" + urlencode(sorted({**params, "limit": limit, "start": start + limit}.items()))
-        return 200, {"count": len(items), "next": nxt, "previous": None, "results": items[start:start + limit]}
+        body = {"count": len(items), "next": nxt, "previous": None, "results": items[start:start + limit]}
+        if not self.send_count:
+            del body["count"]
+        return 200, body
 
     def _data(self, uid, path, params):
         query = json.loads(params.get("query", "{}"))

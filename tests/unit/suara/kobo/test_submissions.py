@@ -33,8 +33,17 @@ def test_iter_pages__server_caps_pages__reads_everything_once(settings, fake, cl
     assert json.loads(_params(fake.calls[1])["query"]) == {"_id": {"$gt": 300}}
 
 
-def test_iter_pages__full_last_page__stops_on_empty_page(fake, client):
-    """Should not trust a full page to be the last: one more request finds it empty."""
+def test_iter_pages__full_last_page_holding_the_count__stops_there(fake, client):
+    """Should stop after a full page when the server's count says nothing follows."""
+    fake.add_asset("aAAA", "f", n=200)
+    pages = list(client.iter_pages("aAAA", page_size=100))
+    assert [len(p.results) for p in pages] == [100, 100]
+    assert client.requests_made == 2
+
+
+def test_iter_pages__full_last_page_without_count__stops_on_empty_page(fake, client):
+    """Should not trust a full page to be the last when the server sends no count."""
+    fake.send_count = False
     fake.add_asset("aAAA", "f", n=200)
     pages = list(client.iter_pages("aAAA", page_size=100))
     assert [len(p.results) for p in pages] == [100, 100, 0]
@@ -75,7 +84,7 @@ def test_fetch_page__shrunk_after_timeouts__later_pages_stay_small(fake, client)
     fake.add_asset("aAAA", "f", n=1500)
     fake.faults.append(Fault("/data/", 504))
     pages = list(client.iter_pages("aAAA"))
-    assert [p.limit for p in pages] == [500, 500, 500, 500]
+    assert [p.limit for p in pages] == [500, 500, 500]
     assert sum(len(p.results) for p in pages) == 1500
     assert pages[0].requests == 2
 
