@@ -23,8 +23,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pandas.api.types import union_categoricals
 
 from warehouse import ops
 from warehouse.derive import candidate_name
@@ -72,23 +74,53 @@ def pending(conn: sa.Connection, form_id: str) -> bool:
         return True
 
 
-def _read(conn: sa.Connection, schema: str, table: str, cols: Sequence[str]) -> pd.DataFrame:
+CHUNK = 100_000  # rows per read: the release reads whole tables, memory stays bounded by this
+
+
+def _loaded_expr(conn: sa.Connection) -> str:
+    """``_loaded_at`` as a number (microseconds): one float per row instead of one string."""
+    if is_sqlite(conn):
+        return 'CAST(round((julianday("_loaded_at") - 2440587.5) * 86400000000) AS INTEGER) AS "_loaded_at"'
+    return 'CAST(EXTRACT(EPOCH FROM "_loaded_at") * 1000000 AS BIGINT) AS "_loaded_at"'
+
+
+def _read(conn: sa.Connection, schema: str, table: str, cols: Sequence[str], *, loaded: bool = False) -> pd.DataFrame:
+    """``_id`` and ``cols`` of every row, ordered by ``_id``; text columns as categoricals.
+
+    The driver makes one string object per cell; read in chunks and kept as codes with one
+    copy of each distinct value, a million rows of quasi-identifiers take megabytes, not
+    hundreds of them."""
     q = conn.dialect.identifier_preparer.quote
-    select = ", ".join(q(c) for c in ["_id", *cols])
-    return pd.read_sql(sa.text(f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id"), conn)
+    select = ", ".join([q("_id"), *(q(c) for c in cols), *([_loaded_expr(conn)] if loaded else [])])
+    sql = sa.text(f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id")
+    parts = []
+    for chunk in pd.read_sql(sql, conn, chunksize=CHUNK):
+        for c in cols:
+            if chunk[c].dtype == object:
+                chunk[c] = pd.Categorical(chunk[c])
+        parts.append(chunk)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ["_id", *cols, *(["_loaded_at"] if loaded else [])]})
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    for c in cols:  # chunks' categoricals with different categories concatenate as object
+        pieces = [p[c] for p in parts]
+        if len(parts) > 1 and all(isinstance(x.dtype, pd.CategoricalDtype) for x in pieces):
+            out[c] = union_categoricals(pieces, ignore_order=True)
+    return out
 
 
-def _norm(values: pd.Series) -> pd.Series:
-    """Values as comparable text (missing → None): the decision may change a column's dtype."""
-    values = values.astype(object)
-    return values.where(values.notna(), None).map(lambda v: None if v is None else str(v))
+def _values(s: pd.Series) -> np.ndarray:
+    """Plain Python values, missing ones None: comparable whatever the dtype (categorical,
+    nullable, object) the read or the decision left."""
+    out = s.astype(object).to_numpy(copy=True)
+    out[pd.isna(out)] = None
+    return out
 
 
-def _differs(a: pd.DataFrame, b: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
-    out = pd.Series(False, index=a.index)
+def _differs(a: pd.DataFrame, b: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    out = np.zeros(len(a), dtype=bool)
     for c in cols:
-        x, y = _norm(a[c]), _norm(b[c])
-        out |= (x.isna() != y.isna()) | (x.notna() & y.notna() & (x != y))
+        out |= _values(a[c]) != _values(b[c])
     return out
 
 
@@ -130,20 +162,20 @@ def release(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], 
     twin_root = candidate_name(root)
     q = conn.dialect.identifier_preparer.quote
     cols = [c for c in columns.get(root, ()) if c in tables[(ANALYTICS, root)].c]
-    decided, audit = decide({root: _read(conn, RESTRICTED, twin_root, cols)} if cols else {})
-    twin = _read(conn, RESTRICTED, twin_root, [*cols, "_loaded_at"])
+    twin = _read(conn, RESTRICTED, twin_root, cols, loaded=True)
+    decided, audit = decide({root: twin[["_id", *cols]]} if cols else {})
     want = twin[["_id", "_loaded_at"]]
     if cols:
         want = want.merge(decided[root][["_id", *cols]], on="_id", how="inner")
-    have = _read(conn, ANALYTICS, root, [*cols, "_loaded_at"])
+    have = _read(conn, ANALYTICS, root, cols, loaded=True)
     both = want.merge(have, on="_id", how="left", suffixes=("", "_have"), indicator=True)
     fresh = both["_merge"] == "left_only"
     kept = both.loc[~fresh]
     check = [*cols, "_loaded_at"]
     stale = _differs(kept[check], kept[[c + "_have" for c in check]].set_axis(check, axis=1), check)
-    write = [*both.loc[fresh, "_id"], *kept.loc[stale, "_id"]]
-    removed = sorted(set(have["_id"].astype(int)) - set(want["_id"].astype(int)))
-    write_ids = sorted(int(i) for i in write)
+    write = np.concatenate([both.loc[fresh, "_id"].to_numpy(np.int64), kept.loc[stale, "_id"].to_numpy(np.int64)])
+    write_ids = np.sort(write).tolist()
+    removed = np.setdiff1d(have["_id"].to_numpy(np.int64), want["_id"].to_numpy(np.int64)).tolist()
     counts = ReleaseCounts(candidates=len(twin), released=len(want), written=len(write_ids), removed=len(removed))
 
     form_keys = [k for k in tables if shapes[k].form_id == form_id]
@@ -160,7 +192,7 @@ def release(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], 
                 f"INSERT INTO {q(ANALYTICS)}.{q(k[1])} ({names}) SELECT {names} "
                 f"FROM {q(RESTRICTED)}.{q(candidate_name(k[1]))} WHERE _id IN (SELECT _id FROM {_IDS})")
         # Cells the decision changed (suppressed, recoded) differ from the twin's values.
-        moved = want.loc[want["_id"].isin(write_ids)].merge(twin[["_id", *cols]], on="_id", suffixes=("", "_twin"))
+        moved = want.loc[want["_id"].isin(write)].merge(twin[["_id", *cols]], on="_id", suffixes=("", "_twin"))
         kinds = {name: kind for name, kind, _ in shapes[(ANALYTICS, root)].columns}
         for c in cols:
             changed = moved.loc[_differs(moved[[c]], moved[[c + "_twin"]].set_axis([c], axis=1), [c])]
