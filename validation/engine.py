@@ -56,7 +56,7 @@ class Presence:
         return len(self.frame)
 
     def values(self, column: str):
-        """The column as an ndarray (check columns) or a Series."""
+        """The column as an ndarray or extension array (from ``arrays``) or a Series."""
         found = self.arrays.get(column)
         return self.frame[column] if found is None else found
 
@@ -65,10 +65,18 @@ class Presence:
             col = self.values(column)
             if col.dtype == np.int8:
                 self._cache[column] = np.asarray(col) >= 0
+            elif col.dtype == object:
+                self._cache[column] = ~pd.isna(_objects(col))
             else:
-                self._cache[column] = ~pd.isna(col.to_numpy(dtype=object)) \
-                    if col.dtype == object else col.notna().to_numpy()
+                self._cache[column] = ~np.asarray(pd.isna(col), dtype=bool)
         return self._cache[column]
+
+
+def _objects(col) -> np.ndarray:
+    """A column's values as an object ndarray, as ``Series.to_numpy(dtype=object)`` gives them."""
+    if isinstance(col, np.ndarray):
+        return col if col.dtype == object else col.astype(object)
+    return col.to_numpy(dtype=object)
 
 
 def failing_rows(spec: dict, frame: pd.DataFrame, present: Presence | None = None) -> np.ndarray:
@@ -89,17 +97,18 @@ def failing_rows(spec: dict, frame: pd.DataFrame, present: Presence | None = Non
     has = table(kw["column"])
     if kind == "expect_column_values_to_not_be_null":
         return ~has
-    col = pd.Series(col, copy=False) if isinstance(col, np.ndarray) else col
     if kind == "expect_column_values_to_be_in_set":
         allowed = kw["value_set"]
-        codes, uniques = pd.factorize(col.to_numpy(dtype=object))
+        codes, uniques = pd.factorize(_objects(col))
         ok = np.array([u in allowed for u in uniques], dtype=bool)
         return has & ~ok[codes] if len(uniques) else np.zeros(n, dtype=bool)
     if kind == "expect_column_values_to_match_regex":
         rx = _compiled(kw["regex"])
-        codes, uniques = pd.factorize(col.to_numpy(dtype=object))
+        codes, uniques = pd.factorize(_objects(col))
         ok = np.array([rx.search(str(u)) is not None for u in uniques], dtype=bool)
         return has & ~ok[codes] if len(uniques) else np.zeros(n, dtype=bool)
+    # Rare expectations read a Series; the dtype is kept (an object ndarray is not str data).
+    col = pd.Series(col, dtype=col.dtype, copy=False) if not isinstance(col, pd.Series) else col
     if kind == "expect_column_values_to_be_between":
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         return has & _outside(values, kw)

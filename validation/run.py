@@ -218,7 +218,7 @@ def _validate_version(form, raw_sub, frames, kinds, engine, reasons, outcomes, t
         row_ids = pd.to_numeric(raw["_id"]).to_numpy()
         # The fast engine reads check columns as arrays beside the typed frame; only GX needs
         # them concatenated into one DataFrame.
-        present = Presence(typed, checks, cast.present)
+        present = Presence(typed, {**cast.values, **checks}, cast.present)
         for spec, bad in zip(specs, _run_specs(specs, typed, checks, engine, present), strict=True):
             _record(spec, form.version, bad, present, row_ids, reasons, outcomes)
         typed_parts[table].append(typed)

@@ -131,3 +131,19 @@ def test_cast_frame__any_strings__never_raises_and_typed_iff_whole_number(values
     for i in bad_int:
         assert values[i] not in (None, "")
     assert all(math.isfinite(x) for x in typed["n_dec"].dropna())  # no inf/NaN as a value
+
+
+_YEAR_CASES = ["2026-11-28T10:25:24.123+07:00", "1677-12-31", "1678-01-01", "2261-12-31", "2262-01-01",
+               " 2020-01-01", "\t1999-", "٢٠٢٠-01-01", "2020", "20200101", "abcd-", "", "0000-", "9999-1"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(_YEAR_CASES), st.text(max_size=8),
+                          st.from_regex(r"\s*\d{4}-.{0,3}", fullmatch=True)), max_size=20))
+def test_year_in_range__vectorised__same_as_the_regex(values):
+    from suara.cast import _YEAR, _year_in_range
+
+    raw = pd.array(values, dtype=object).to_numpy()
+    want = [v is None or ((m := _YEAR.match(v)) is not None and 1678 <= int(m.group(1)) <= 2261)
+            for v in values]
+    assert _year_in_range(raw, raw != None).tolist() == want  # noqa: E711
