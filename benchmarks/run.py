@@ -171,19 +171,9 @@ def worker_suara(a: dict) -> dict:
     from suara.kobo import KoboClient
 
     settings, form, wh = _prepare(a["warehouse"])
-    for name in ("pull_page", "reconcile_form_task", "reread_late", "release_form"):  # no Prefect here
+    for name in ("load_page", "reconcile_form_task", "reread_late", "release_form"):  # no Prefect here
         setattr(sync_form, name, getattr(sync_form, name).fn)
     client = KoboClient(settings)
-    fetch, pulled = client.fetch_page, {"s": 0.0}
-
-    def timed_fetch(*args, **kw):
-        t = time.perf_counter()
-        try:
-            return fetch(*args, **kw)
-        finally:
-            pulled["s"] += time.perf_counter() - t
-
-    client.fetch_page = timed_fetch
     refresh, rss_before_reporting = wh.refresh_reporting, []
 
     def noted_refresh(*args, **kw):  # peak RSS of the pull/load alone, before the reporting refresh
@@ -197,7 +187,7 @@ def worker_suara(a: dict) -> dict:
     seconds = time.perf_counter() - start
     if outcome.status != "completed" or outcome.counts.pulled != a["n"]:
         raise SystemExit(f"sync did not complete: {outcome.status} {outcome.error} {outcome.counts}")
-    stages = {"pull": pulled["s"], **pipeline.STAGE_SECONDS}
+    stages = dict(pipeline.STAGE_SECONDS)  # "pull": the time the stages waited for a page
     stages["other"] = max(0.0, seconds - sum(stages.values()))
     rss = _rss_mb()
     before = client.requests_made

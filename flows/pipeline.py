@@ -33,7 +33,7 @@ STAGE_SECONDS: defaultdict[str, float] = defaultdict(float)
 
 
 @contextmanager
-def _timed(stage: str) -> Iterator[None]:
+def timed(stage: str) -> Iterator[None]:
     start = time.perf_counter()
     try:
         yield
@@ -73,7 +73,7 @@ def release(ctx: FormContext, warehouse, run_id: str, *, force: bool = False):
     from warehouse.naming import sql_name
 
     decision = ReleaseDecision(ctx.form, getattr(ctx.privacy_keys, "version", ""), sql_name)
-    with _timed("release"):
+    with timed("release"):
         return warehouse.release(ctx.form, decision.columns, decision, run_id=run_id, force=force)
 
 
@@ -114,12 +114,12 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
     counts = FormCounts(pages=1)
     quarantine: list = []
     if ctx.form.encrypted:
-        with _timed("decrypt"):
+        with timed("decrypt"):
             records, failed = _decrypt(ctx, records)
         quarantine.extend(failed)
-    with _timed("normalise"):
+    with timed("normalise"):
         norm = normalise(ctx.versions, ctx.form, records, version_map=versions_of(ctx))
-    with _timed("validate"):
+    with timed("validate"):
         result = validate_batch(ctx.versions, norm)
     ctx.validation.append(result.without_rows())
     for q in result.quarantined:
@@ -128,7 +128,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
             reasons=list(q.reasons), payload=norm.raw.get(q._id),
         ))
     known = known or {}
-    with _timed("anonymise"):
+    with timed("anonymise"):
         # k-anonymity is decided after the pages, over the whole table (``release``).
         release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys,
                             disclosure=False)
@@ -150,7 +150,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
         watermark=watermark,
         audit=release.audit,
     )
-    with _timed("load"):
+    with timed("load"):
         warehouse.apply_batch(ctx.form, batch)
     counts.pulled = len(pulled_ids)
     counts.quarantined = len(quarantined_ids)

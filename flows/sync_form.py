@@ -1,6 +1,7 @@
 """Prefect flows for the sync: thin wrappers over flows.pipeline.
 
-* ``sync_form``: pull new submissions page by page (one task per page), reconcile edits,
+* ``sync_form``: pull new submissions page by page (one task per page, the next page fetched
+  while this one loads), reconcile edits,
   validation changes and deletions when due, refresh reporting, record the run.
 * ``reconcile_form``: the manifest scan alone (kobo-api.md §7.4).
 * ``sync_all_forms``: every form (or the ones named), one after the other; one form failing
@@ -15,7 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -45,20 +49,50 @@ _TASK = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
 
 
 @task(**_TASK)
-def pull_page(ctx: pipeline.FormContext, client, warehouse, run_id: str, after_id: int,
-              page_size: int) -> tuple[FormCounts, int | None]:
-    """Fetch one page after ``after_id`` and load it; returns its counts and the next cursor
-    (None when the server has nothing more)."""
-    page = client.fetch_page(ctx.asset_uid, after_id=after_id, page_size=page_size)
+def load_page(ctx: pipeline.FormContext, warehouse, run_id: str, page) -> FormCounts:
+    """Carry one fetched page through every stage and load it (one transaction)."""
     if not page.results:
-        return FormCounts(requests=page.requests), None
+        return FormCounts(requests=page.requests)
     ids = [r.get("_id") for r in page.results if isinstance(r, dict)]
     known = warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
     counts = pipeline.process_batch(ctx, warehouse, run_id, page.results,
                                     watermark=page.next_after_id or max(i for i in ids if isinstance(i, int)),
                                     known=known)
     counts.requests += page.requests
-    return counts, page.next_after_id
+    return counts
+
+
+def pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int, *, prefetch: bool) -> Iterator:
+    """Pages after ``after_id`` until the server has no more.
+
+    With ``prefetch`` the next page is requested on a second thread while the caller loads
+    this one, so the server's time and the HTTP wait overlap the CPU work of the stages. The
+    order of loading (and so the watermark) is unchanged; a failed request surfaces when its
+    page is due, after the pages before it have loaded. Encrypted forms fetch their media
+    during the load with the same HTTP session, so they do not prefetch.
+    """
+    fetch = partial(client.fetch_page, ctx.asset_uid, page_size=page_size)
+    if not prefetch:
+        while True:
+            with pipeline.timed("pull"):
+                page = fetch(after_id=after_id)
+            yield page
+            if page.next_after_id is None:
+                return
+            after_id = page.next_after_id
+    pool = ThreadPoolExecutor(1, thread_name_prefix="suara-prefetch")
+    try:
+        pending = pool.submit(fetch, after_id=after_id)
+        while True:
+            with pipeline.timed("pull"):  # only the time the stages wait for the page
+                page = pending.result()
+            if page.next_after_id is not None:
+                pending = pool.submit(fetch, after_id=page.next_after_id)
+            yield page
+            if page.next_after_id is None:
+                return
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @task(**_TASK)
@@ -139,7 +173,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     itself one task on a Dask worker (flows/scale.py), where nested task runs would need
     the worker to reach the Prefect API.
     """
-    pull = pull_page if page_tasks else pull_page.fn
+    load = load_page if page_tasks else load_page.fn
     reconcile_step = reconcile_form_task if page_tasks else reconcile_form_task.fn
     late_step = reread_late if page_tasks else reread_late.fn
     release_step = release_form if page_tasks else release_form.fn
@@ -158,14 +192,13 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             # watermark it has never seen) too.
             counts, listed = reconcile_step(ctx, client, warehouse, run_id, cursor if pull_new else None)
             outcome.counts.add(counts)
-        while pull_new and (listed is None or listed > cursor):
-            counts, cursor_next = pull(ctx, client, warehouse, run_id, cursor, settings.suara_page_size)
-            outcome.counts.add(counts)
-            if counts.pages:
-                progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
-            if cursor_next is None:
-                break
-            cursor = cursor_next
+        if pull_new and (listed is None or listed > cursor):
+            for page in pages(ctx, client, cursor, settings.suara_page_size, prefetch=not form.encrypted):
+                counts = load(ctx, warehouse, run_id, page)
+                outcome.counts.add(counts)
+                if counts.pages:
+                    progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
+                cursor = page.next_after_id or cursor
         if not reconcile and cursor:
             outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor))
         outcome.validation = ctx.validation
