@@ -45,6 +45,20 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _registry_rows(conn: sa.Connection, form_id: str) -> list[tuple]:
+    """Every registry field ``load_shapes`` reads for a form, in its order, as plain tuples."""
+    mark = "?" if is_sqlite(conn) else "%s"
+    reg = ops.derived_columns
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute("SELECT zone, table_name, position, column_name, kind, choice, parent_table, form_id "
+                    f"FROM {reg.schema}.{reg.name} WHERE form_id = {mark} "
+                    "ORDER BY zone, table_name, position, column_name", (form_id,))
+        return [tuple(r) for r in cur.fetchall()]
+    finally:
+        cur.close()
+
+
 class Warehouse:
     """The three-zone warehouse at ``url`` (see warehouse/session.py for the layout)."""
 
@@ -55,8 +69,8 @@ class Warehouse:
         self._key = restricted_key
         self._fernet: Fernet | None = None
         self._policy_for = policy_for
-        self._tables: dict[str, tuple[dict, dict]] = {}
-        self._unanalysed: dict[str, int] = {}  # form_id → submissions written since the last ANALYZE  # form_id → (shapes, sa.Tables) of the last batch
+        self._tables: dict[str, tuple[list, dict, dict]] = {}  # form_id → (registry rows, shapes, sa.Tables)
+        self._unanalysed: dict[str, int] = {}  # form_id → submissions written since the last ANALYZE
 
     @classmethod
     def from_settings(cls, settings, *, policy_for: PolicyFor | None = None) -> Warehouse:
@@ -168,14 +182,17 @@ class Warehouse:
         return counts
 
     def _form_tables(self, conn: sa.Connection, form_id: str) -> tuple[dict, dict]:
-        shapes = load_shapes(conn, form_id)
-        if not shapes:
-            raise WarehouseError(f"The warehouse has no tables for form {form_id}.", code="WH_021",
-                                 hint="Run `suara warehouse upgrade` first.")
+        # The registry is the truth, but rebuilding the shapes from it cost ~10 ms per page:
+        # its raw rows (one driver-level query) say whether the cached ones still hold.
+        rows = _registry_rows(conn, form_id)
         cached = self._tables.get(form_id)
-        if cached is None or cached[0] != shapes:  # the registry is the truth; rebuild on change
-            cached = self._tables[form_id] = (shapes, build_tables(list(shapes.values())))
-        return cached
+        if cached is None or cached[0] != rows:
+            shapes = load_shapes(conn, form_id)
+            if not shapes:
+                raise WarehouseError(f"The warehouse has no tables for form {form_id}.", code="WH_021",
+                                     hint="Run `suara warehouse upgrade` first.")
+            cached = self._tables[form_id] = (rows, shapes, build_tables(list(shapes.values())))
+        return cached[1], cached[2]
 
     def release(self, form: Form | str, columns: Mapping[str, Sequence[str]], decide: Decision, *,
                 run_id: str, force: bool = False) -> ReleaseCounts | None:

@@ -30,10 +30,12 @@ from warehouse import ops
 from warehouse import quarantine as qmod
 from warehouse.derive import CANDIDATE_PREFIX, KEY_COLUMNS, candidate_name
 from warehouse.fastload import (
-    column_lists,
     delete_where_in,
+    insert_copied,
     insert_rows,
+    max_ids,
     select_where_in,
+    typed_columns,
     upsert_rows,
 )
 from warehouse.naming import flag_name, sql_name
@@ -91,26 +93,80 @@ class LoadCounts:
         return asdict(self)
 
 
-def _flag_values(frame: pd.DataFrame, shape: TableShape) -> dict[str, list]:
-    """0/1 choice columns the frame lacks, from their select_multiple answer (NULL when unanswered)."""
-    out: dict[str, list] = {}
-    for col in (name for name, kind, _ in shape.columns if kind == "choices" and name in frame.columns):
+def _flag_plan(shape: TableShape, present: Collection[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(choices column, [(flag column, choice)]) for the 0/1 columns the frame lacks."""
+    plan = []
+    for col in (name for name, kind, _ in shape.columns if kind == "choices" and name in present):
         wanted = [(name, choice) for name, kind, choice in shape.columns
-                  if kind == "flag" and name not in frame.columns and choice is not None
+                  if kind == "flag" and name not in present and choice is not None
                   and flag_name(col, choice) == name]
-        if not wanted:
-            continue
-        # One split per answer, then set lookups: a regex per choice costs ten times more.
-        answers = [None if v is None or v is pd.NA or v != v else set(str(v).split())
-                   for v in frame[col].tolist()]
-        for name, choice in wanted:
-            out[name] = [None if a is None else int(choice in a) for a in answers]
+        if wanted:
+            plan.append((col, wanted))
+    return plan
+
+
+def identical(a: list, b: list, plain: bool = False) -> bool:
+    """Whether two value lists would store the same values. ``==`` alone says 1 == 1.0 == True
+    and 0.0 == -0.0, which the drivers store differently, so types (and the sign of zero) are
+    checked too unless both lists are ``plain`` (only str/None or only int/None)."""
+    if a is b:
+        return True
+    if a != b:
+        return False
+    return plain or all(x.__class__ is y.__class__ and (x.__class__ is not float or x != 0 or str(x) == str(y))
+                        for x, y in zip(a, b, strict=True))
+
+
+@dataclass
+class Prepared:
+    """A frame as driver-ready columns (in table order, with flags and lineage)."""
+
+    values: dict[str, list]
+    plain: set[str]        # columns whose lists compare exactly with == (see ``identical``)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.values)
+
+    def rows(self, columns: Sequence[str] | None = None) -> list[tuple]:
+        cols = self.values.values() if columns is None else [self.values[c] for c in columns]
+        return list(zip(*cols, strict=True))
+
+    def same(self, other: Prepared, column: str) -> bool:
+        return identical(self.values[column], other.values[column],
+                         column in self.plain and column in other.plain)
+
+
+def _flag_values(prepared: Prepared, shape: TableShape, memo: dict) -> dict[str, list]:
+    """0/1 choice columns the frame lacks, from their converted select_multiple answers (NULL
+    when unanswered). ``memo`` carries the flags from one zone to the next: the restricted and
+    candidate frames of a page usually hold the same answers (checked with ``identical``)."""
+    out: dict[str, list] = {}
+    for col, wanted in _flag_plan(shape, prepared.values.keys()):
+        answers = prepared.values[col]
+        choices = tuple(choice for _, choice in wanted)
+        hit = memo.get((col, choices))
+        if hit is None or not identical(hit[0], answers, hit[1] and col in prepared.plain):
+            # One split per distinct answer (a page repeats few of them), then a transpose:
+            # a regex or a set test per choice and row costs ten times more.
+            seen: dict[str | None, tuple] = {None: (None,) * len(choices)}
+            per_row = []
+            for v in answers:
+                key = None if v is None else str(v)
+                flags = seen.get(key)
+                if flags is None:
+                    picked = set(key.split())
+                    flags = seen[key] = tuple(int(c in picked) for c in choices)
+                per_row.append(flags)
+            columns = [list(c) for c in zip(*per_row, strict=True)] if per_row else [[] for _ in choices]
+            hit = memo[(col, choices)] = (answers, col in prepared.plain, columns)
+        out.update(zip((name for name, _ in wanted), hit[2], strict=True))
     return out
 
 
 def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | None, run_id: str,
-             now: dt.datetime, sqlite: bool) -> tuple[list[str], list[tuple]]:
-    """The table's columns and the frame's rows as driver-ready tuples (with flags and lineage)."""
+             now: dt.datetime, sqlite: bool, memo: dict) -> Prepared:
+    """The frame's rows as driver-ready columns of the table (with flags and lineage)."""
     if shape is None:
         raise WarehouseError(
             f"The warehouse has no table {zone}.{table}.",
@@ -122,14 +178,19 @@ def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | Non
         raise WarehouseError(
             f"{zone}.{table} has no column {', '.join(sorted(unknown)[:5])}.",
             code="WH_021", hint="Run `suara warehouse upgrade` after changing a form or its policy.")
-    frame = frame.drop_duplicates(subset=list(shape.key), keep="last")
+    key = list(shape.key)
+    if frame.duplicated(subset=key, keep="last").any():
+        frame = frame.drop_duplicates(subset=key, keep="last")
     kinds = {k: "integer" for k in shape.key}
     kinds.update({name: kind for name, kind, _ in shape.columns if name in frame.columns})
-    values = column_lists(frame, kinds, sqlite, table)
-    values.update(_flag_values(frame, shape))
+    prepared = Prepared(*typed_columns(frame, kinds, sqlite, table))
+    flags = _flag_values(prepared, shape, memo)
+    prepared.values.update(flags)
+    prepared.plain.update(flags)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-    values.update(_loaded_at=[stamp] * len(frame), _sync_run_id=[run_id] * len(frame))
-    return list(values), list(zip(*values.values(), strict=True))
+    n = len(frame)
+    prepared.values.update(_loaded_at=[stamp] * n, _sync_run_id=[run_id] * n)
+    return prepared
 
 
 def _audit_json(audit: Any) -> str:
@@ -140,9 +201,54 @@ def _audit_json(audit: Any) -> str:
     return json.dumps(audit, sort_keys=True, default=str)
 
 
+class _Ceilings:
+    """The highest ``_id`` each table of the form, and the form's manifest and quarantine,
+    held when the batch began (one query). Ids above it cannot be there, so a page of new
+    submissions (the usual page) skips its look-ups and deletes; a page that re-sends old ids
+    (edits, refetches) still runs them. This holds because a table only loses rows before
+    this module writes to it: erasing deletes, and each zone's rows are looked up before they
+    are written. Quarantine is the exception (``qmod.put`` fills it before ``release_loaded``
+    reads it), so its look-up runs whenever the batch quarantines anything."""
+
+    def __init__(self, conn: sa.Connection, form_id: str, tables: Sequence[sa.Table]):
+        targets = [(t, {}) for t in tables]
+        targets += [(ops.manifest, {"form_id": form_id}), (ops.quarantine, {"form_id": form_id})]
+        self._max = dict(zip((t for t, _ in targets), max_ids(conn, targets), strict=True))
+
+    def may_hold(self, table: sa.Table, ids: Collection[int]) -> bool:
+        if not ids:
+            return False
+        if table not in self._max:
+            return True
+        top = self._max[table]
+        return top is not None and min(ids) <= top
+
+
 def _target(zone: str, table: str) -> tuple[str, str]:
     """Where a zone's frame is written: analytics rows wait in their candidate twin."""
     return (RESTRICTED, candidate_name(table)) if zone == ANALYTICS else (zone, table)
+
+
+def _insert(conn: sa.Connection, key: tuple[str, str], prepared: Prepared,
+            shapes: Mapping[tuple[str, str], TableShape], tables: Mapping[tuple[str, str], sa.Table],
+            written: Mapping[tuple[str, str], Prepared]) -> None:
+    """Insert new rows. A candidate twin whose restricted table was just written with the same
+    keys copies every column holding identical values (and the same SQL type) from those rows
+    in the database, and binds only the rest (``insert_copied``)."""
+    table = tables[key]
+    source = next((k for k in written if k[0] == RESTRICTED and (RESTRICTED, candidate_name(k[1])) == key), None)
+    src = written.get(source) if source is not None else None
+    if src is not None:
+        keys = list(shapes[key].key)
+        if all(c in src.values and src.same(prepared, c) for c in keys):
+            origin = tables[source]
+            shared = [c for c in prepared.values if c not in keys and c in src.values and c in origin.c
+                      and type(origin.c[c].type) is type(table.c[c].type) and src.same(prepared, c)]
+            if shared:
+                rest = [c for c in prepared.values if c not in keys and c not in shared]
+                insert_copied(conn, table, origin, keys, shared, rest, prepared.rows([*keys, *rest]))
+                return
+    insert_rows(conn, table, prepared.columns, prepared.rows())
 
 
 def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], TableShape],
@@ -161,20 +267,27 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
     # 1. erase
     erase = sorted({int(i) for i in batch.erase})
     existed: set[int] = set()
+    ceilings = _Ceilings(conn, form_id, [tables[k] for k in form_tables])
     if erase:
         for k in roots:
-            existed |= select_where_in(conn, tables[k], "_id", erase)
+            if ceilings.may_hold(tables[k], erase):
+                existed |= select_where_in(conn, tables[k], "_id", erase)
         for k in (*children, *roots):
-            delete_where_in(conn, tables[k], "_id", erase)
+            if ceilings.may_hold(tables[k], erase):
+                delete_where_in(conn, tables[k], "_id", erase)
         for t in (ops.quarantine, ops.manifest):
-            delete_where_in(conn, t, "_id", erase, t.c.form_id == form_id)
+            if ceilings.may_hold(t, erase):
+                delete_where_in(conn, t, "_id", erase, equal={"form_id": form_id})
 
     # 2. upsert rows, per zone: submission rows first, then their repeat rows. Analytics
     # frames go to the candidate twins; warehouse/release.py moves them on to analytics.
+    # Restricted rows go first so that a candidate twin can copy the columns it shares.
     loaded: set[int] = set()
     updated: set[int] = set()
+    memo: dict = {}
+    written: dict[tuple[str, str], Prepared] = {}
     batch_ids = {int(i) for i in batch.loaded}
-    for zone, frames in ((ANALYTICS, batch.analytics), (RESTRICTED, batch.restricted)):
+    for zone, frames in ((RESTRICTED, batch.restricted), (ANALYTICS, batch.analytics)):
         frames = {_target(zone, sql_name(t))[1]: f for t, f in frames.items()}
         if not frames:
             continue
@@ -182,9 +295,9 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
         if top[1] not in frames:
             raise WarehouseError(f"A {zone} batch for {form_id} has repeat rows but no submission rows.",
                                  code="WH_022", hint="Pass the submission frame with its repeat frames.")
-        cols, rows = _prepare(zone, root, frames[top[1]], shapes.get(top), batch.run_id, now, sqlite)
-        ids = [row[0] for row in rows]
-        present = select_where_in(conn, tables[top], "_id", ids)
+        prepared = _prepare(zone, root, frames[top[1]], shapes.get(top), batch.run_id, now, sqlite, memo)
+        ids = prepared.values["_id"]
+        present = select_where_in(conn, tables[top], "_id", ids) if ceilings.may_hold(tables[top], ids) else set()
         if zone == ANALYTICS:
             updated |= present
         loaded.update(ids)
@@ -193,6 +306,8 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
         # A reloaded submission that this zone no longer receives (an edit withdrew consent
         # to share, say) leaves it, so no stale row outlives its new version.
         gone = sorted(batch_ids - set(ids) - quarantined_ids)
+        if not ceilings.may_hold(tables[top], gone):
+            gone = []
         clear = sorted(present | set(select_where_in(conn, tables[top], "_id", gone) if gone else ()))
         if clear:
             for k in zone_tables:
@@ -202,37 +317,40 @@ def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, st
                 delete_where_in(conn, tables[top], "_id", gone)
         # New submissions (the usual page of an incremental sync) need no conflict handling:
         # a plain insert is an upsert when no key exists, and COPY can write it directly.
-        write = upsert_rows if present else insert_rows
-        write(conn, tables[top], cols, rows, ("_id",))
+        if present:
+            upsert_rows(conn, tables[top], prepared.columns, prepared.rows(), ("_id",))
+        else:
+            _insert(conn, top, prepared, shapes, tables, written)
+        written[top] = prepared
         for tname, child in frames.items():
             if tname == top[1]:
                 continue
             k = (top[0], tname)
-            ccols, crows = _prepare(zone, tname, child, shapes.get(k), batch.run_id, now, sqlite)
-            insert_rows(conn, tables[k], ccols, crows)
+            written[k] = _prepare(zone, tname, child, shapes.get(k), batch.run_id, now, sqlite, memo)
+            _insert(conn, k, written[k], shapes, tables, written)
 
     # 3. quarantine
     qmod.put(conn, form_id, items, fernet, batch.run_id, now)
-    if loaded:
+    if loaded and (items or ceilings.may_hold(ops.quarantine, loaded)):
         qmod.release_loaded(conn, form_id, sorted(loaded), now)
 
     # 4. manifest, watermark, audit
-    def entry(i: int, uuid: str | None, state: str) -> ManifestEntry:
-        return ManifestEntry(i, uuid, state, batch.form_versions.get(i), batch.validation_status.get(i))
-
-    entries = {int(i): entry(int(i), u, "loaded") for i, u in batch.loaded.items()}
-    entries.update({i: entry(i, None, "loaded") for i in loaded - entries.keys()})
-    entries.update({int(i): entry(int(i), u, "withheld") for i, u in withheld.items()})
+    # Plain tuples, not ManifestEntry objects: ten thousand of them per 10k submissions.
+    versions, statuses = batch.form_versions, batch.validation_status
+    entries: dict[int, tuple[str | None, str, str | None]] = {
+        int(i): (u, "loaded", versions.get(int(i))) for i, u in batch.loaded.items()}
+    entries.update({i: (None, "loaded", versions.get(i)) for i in loaded - entries.keys()})
+    entries.update({int(i): (u, "withheld", versions.get(int(i))) for i, u in withheld.items()})
     for i in items:
-        entries[int(i._id)] = ManifestEntry(int(i._id), i._uuid, "quarantined", i.form_version,
-                                            batch.validation_status.get(int(i._id)))
+        entries[int(i._id)] = (i._uuid, "quarantined", i.form_version)
     if entries:
         m = ops.manifest
         mcols = ["form_id", "_id", "_uuid", "validation_status", "state", "form_version", "updated_run", "updated_at"]
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-        rows = [(form_id, i, e.uuid, e.validation_status, e.state, e.form_version, batch.run_id, stamp)
-                for i, e in sorted(entries.items())]
-        known = select_where_in(conn, m, "_id", list(entries), m.c.form_id == form_id)
+        rows = [(form_id, i, uuid, statuses.get(i), state, version, batch.run_id, stamp)
+                for i, (uuid, state, version) in sorted(entries.items())]
+        known = (select_where_in(conn, m, "_id", list(entries), equal={"form_id": form_id})
+                 if ceilings.may_hold(m, entries) else set())
         write = upsert_rows if known else insert_rows
         write(conn, m, mcols, rows, ("form_id", "_id"))
     if batch.watermark is not None:

@@ -102,7 +102,7 @@ def put(conn: sa.Connection, form_id: str, items: list[QuarantineItem], fernet: 
     q = ops.quarantine
     f = fernet()
     ids = [int(i._id) for i in items]
-    held_before = select_where_in(conn, q, "_id", ids, q.c.form_id == form_id)
+    held_before = select_where_in(conn, q, "_id", ids, equal={"form_id": form_id})
     conn.execute(q.delete().where(q.c.form_id == form_id, q.c._id.in_(held_before)))
     conn.execute(q.insert(), [
         dict(form_id=form_id, _id=int(i._id), _uuid=i._uuid, form_version=i.form_version,
@@ -115,7 +115,7 @@ def put(conn: sa.Connection, form_id: str, items: list[QuarantineItem], fernet: 
 def release_loaded(conn: sa.Connection, form_id: str, ids: Sequence[int], now: dt.datetime) -> None:
     """A held submission that now loaded (fixed on the server) is released by the sync."""
     q = ops.quarantine
-    held = select_where_in(conn, q, "_id", ids, sa.and_(q.c.form_id == form_id, q.c.status == "held"))
+    held = select_where_in(conn, q, "_id", ids, equal={"form_id": form_id, "status": "held"})
     if held:
         _mark(conn, form_id, sorted(held), "release", "sync", "loaded after an edit passed validation", now)
 
@@ -168,7 +168,7 @@ def mark(conn: sa.Connection, form_id: str, ids: Sequence[int], action: str, act
         raise WarehouseError("A quarantine action needs an actor (who decided).", code="WH_033",
                              hint="Pass --actor NAME (or set it from the logged-in user).")
     ids = sorted({int(i) for i in ids})
-    present = select_where_in(conn, ops.quarantine, "_id", ids, ops.quarantine.c.form_id == form_id)
+    present = select_where_in(conn, ops.quarantine, "_id", ids, equal={"form_id": form_id})
     missing = [i for i in ids if i not in present]
     if missing:
         raise WarehouseError(
