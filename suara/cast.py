@@ -239,8 +239,8 @@ class CastTable(NamedTuple):
 
 
 def _typed_present(kind: str, values: pd.Series, answered: np.ndarray | None, bad: np.ndarray) -> np.ndarray:
-    if values.dtype != object:
-        return values.notna().to_numpy()
+    if values.dtype != object:  # the array's own mask: no Series from notna()
+        return ~np.asarray(values.array.isna(), dtype=bool)
     if answered is not None and kind != "choices":  # text kinds keep each answer unless bad
         return answered & ~bad
     return np.not_equal(values.to_numpy(), None)  # cast object columns hold str or None

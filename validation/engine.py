@@ -25,6 +25,11 @@ def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
+@lru_cache(maxsize=4096)
+def _value_set(allowed: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(allowed)
+
+
 def _outside(values: np.ndarray, kw: dict) -> np.ndarray:
     bad = np.zeros(len(values), dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -99,6 +104,10 @@ def failing_rows(spec: dict, frame: pd.DataFrame, present: Presence | None = Non
         return ~has
     if kind == "expect_column_values_to_be_in_set":
         allowed = kw["value_set"]
+        if isinstance(col, np.ndarray) and col.dtype == object and all(isinstance(a, str) for a in allowed):
+            # A cast choice column (str/None): a set lookup per row beats factorising it.
+            values = _value_set(tuple(allowed))
+            return has & ~np.fromiter((v in values for v in col), bool, n)
         codes, uniques = pd.factorize(_objects(col))
         ok = np.array([u in allowed for u in uniques], dtype=bool)
         return has & ~ok[codes] if len(uniques) else np.zeros(n, dtype=bool)
