@@ -71,6 +71,11 @@ def main(argv=None) -> None:
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in pipeline.STAGE_SECONDS.items())
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.n:,} submissions in {elapsed:.2f}s = {args.n / elapsed:,.0f}/s; {stages}; peak RSS {rss:.0f} MB")
+    del rows
+    start = time.perf_counter()
+    wh.refresh_reporting(form)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"reporting refresh {time.perf_counter() - start:.2f}s; peak RSS {rss:.0f} MB")
     if prof:
         pstats.Stats(prof).sort_stats("cumtime").print_stats(args.profile)
 

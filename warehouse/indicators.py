@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from suara.forms import Form
-from suara.indicators import compute_chunks, indicators_for
+from suara.indicators import columns_used, compute_chunks, indicators_for
 from warehouse.ops import distributions, indicator_cells, quality, responses
 from warehouse.session import RESTRICTED
 
@@ -46,13 +46,20 @@ CHUNK_ROWS = 20_000
 
 
 def source_chunks(conn: sa.Connection, form: Form, chunk_rows: int = CHUNK_ROWS):
-    """The form's submission table from the restricted zone — every loaded row (the secure
-    dataset; analytics holds the k-anonymous subset) — read ``chunk_rows`` at a time, so the
-    refresh's memory is bounded by the chunk, not by the form's history."""
-    if not sa.inspect(conn).has_table(form.form_id, schema=RESTRICTED):
+    """The columns the form's indicators and distributions read from its submission table
+    in the restricted zone — every loaded row (the secure dataset; analytics holds the
+    k-anonymous subset) — ``chunk_rows`` rows at a time, so the refresh's memory is bounded by
+    the chunk, not by the form's history, and the driver converts only the cells needed."""
+    insp = sa.inspect(conn)
+    if not insp.has_table(form.form_id, schema=RESTRICTED):
         return
-    yield from pd.read_sql(sa.text(f'SELECT * FROM {RESTRICTED}."{form.form_id}" ORDER BY _id'), conn,
-                           chunksize=chunk_rows)
+    present = [c["name"] for c in insp.get_columns(form.form_id, schema=RESTRICTED)]
+    wanted = columns_used(indicators_for(form), present) | {f for f, _ in _distribution_fields(form)}
+    names = ", ".join(f'"{c}"' for c in present if c in wanted or c == "_id")
+    # stream_results: a server-side cursor on PostgreSQL, whose driver otherwise fetches the
+    # whole result into memory before the first chunk (SQLite's cursor streams anyway).
+    sql = sa.text(f'SELECT {names} FROM {RESTRICTED}."{form.form_id}" ORDER BY _id').execution_options(stream_results=True)
+    yield from pd.read_sql(sql, conn, chunksize=chunk_rows)
 
 
 def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:

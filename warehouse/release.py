@@ -92,7 +92,8 @@ def _read(conn: sa.Connection, schema: str, table: str, cols: Sequence[str], *, 
     hundreds of them."""
     q = conn.dialect.identifier_preparer.quote
     select = ", ".join([q("_id"), *(q(c) for c in cols), *([_loaded_expr(conn)] if loaded else [])])
-    sql = sa.text(f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id")
+    # stream_results: PostgreSQL's driver would otherwise fetch the whole table at once.
+    sql = sa.text(f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id").execution_options(stream_results=True)
     parts = []
     for chunk in pd.read_sql(sql, conn, chunksize=CHUNK):
         for c in cols:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from suara.forms import Form
 from suara.indicators import baseline, harassment, organising
-from suara.indicators.engine import Indicator, compute_all, compute_chunks
+from suara.indicators.engine import Indicator, columns_used, compute_all, compute_chunks
 
-__all__ = ["Indicator", "compute_all", "compute_chunks", "indicators_for"]
+__all__ = ["Indicator", "columns_used", "compute_all", "compute_chunks", "indicators_for"]
 
 
 def _codes(form: Form, field: str, exclude: tuple[str, ...] = ()) -> tuple[tuple[str, str, str], ...]:

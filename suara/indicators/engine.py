@@ -24,20 +24,52 @@ Expr = Callable[[Frame], pd.Series]
 
 
 # -- column helpers (absent columns behave like unanswered questions) ---------------------------
+#
+# Every indicator reads the same chunk through these helpers, 100+ times per chunk; each
+# column's text form, codes and numbers are computed once per chunk (``_memo``). They also
+# note which columns are read (``columns_used``), so the warehouse reads only those.
+
+_MEMO: list = [None, {}]   # [the frame the entries belong to, {key: value}]
+_SEEN: set[str] | None = None
+
+
+def _memo(df: Frame) -> dict:
+    if _MEMO[0] is not df:
+        _MEMO[0], _MEMO[1] = df, {}
+    return _MEMO[1]
 
 
 def col(df: Frame, name: str) -> pd.Series:
+    if _SEEN is not None:
+        _SEEN.add(name)
     if name in df.columns:
         return df[name]
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+def _codes(df: Frame, name: str) -> tuple[np.ndarray, list[str]]:
+    """The column as text (pandas "string"), factorised: codes (-1 when missing) and values."""
+    memo = _memo(df)
+    key = ("codes", name)
+    if key not in memo:
+        codes, uniques = pd.factorize(col(df, name).astype("string"), use_na_sentinel=True)
+        memo[key] = (codes, [str(u) for u in uniques])
+    return memo[key]
+
+
 def num(df: Frame, name: str) -> pd.Series:
-    return pd.to_numeric(col(df, name), errors="coerce").astype("float64")
+    memo = _memo(df)
+    key = ("num", name)
+    if key not in memo:
+        memo[key] = pd.to_numeric(col(df, name), errors="coerce").astype("float64")
+    return memo[key]
 
 
 def eq(df: Frame, name: str, *values: str) -> pd.Series:
-    return col(df, name).astype("string").isin([str(v) for v in values]).fillna(False).astype(bool)
+    codes, uniques = _codes(df, name)
+    wanted = {str(v) for v in values}
+    hits = [i for i, u in enumerate(uniques) if u in wanted]
+    return pd.Series(np.isin(codes, hits), index=df.index)
 
 
 def answered(df: Frame, name: str) -> pd.Series:
@@ -47,6 +79,8 @@ def answered(df: Frame, name: str) -> pd.Series:
 def sel(df: Frame, name: str, choice: str) -> pd.Series:
     """XLSForm ``selected(${name}, choice)`` on either representation."""
     flag = f"{name}__{choice}"
+    if _SEEN is not None:
+        _SEEN.update((name, flag))
     if flag in df.columns:
         return pd.to_numeric(df[flag], errors="coerce").fillna(0).astype(bool)
     s = col(df, name).astype("string").fillna("")
@@ -56,10 +90,26 @@ def sel(df: Frame, name: str, choice: str) -> pd.Series:
 def any_sel_other_than(df: Frame, name: str, excluded: str) -> pd.Series:
     prefix = f"{name}__"
     flags = [c for c in df.columns if c.startswith(prefix) and c != f"{name}__{excluded}"]
+    if _SEEN is not None:
+        _SEEN.update([name, *flags])
     if flags:
         return df[flags].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1).gt(0)
     s = col(df, name).astype("string").fillna("")
     return s.str.split().apply(lambda xs: any(x != excluded for x in xs)).astype(bool)
+
+
+def columns_used(indicators: list[Indicator], columns: list[str]) -> set[str]:
+    """The columns of a table with ``columns`` that ``indicators`` read (run on no rows)."""
+    global _SEEN
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    _SEEN = set()
+    try:
+        for ind in indicators:
+            ind.sums(empty)
+        return set(_SEEN) & set(columns)
+    finally:
+        _SEEN = None
+        _MEMO[0], _MEMO[1] = None, {}
 
 
 def b(s: pd.Series) -> pd.Series:
@@ -91,15 +141,21 @@ class Indicator:
         Sums add up across chunks of a table, so a large table can be read a chunk at a time
         (memory bounded by the chunk, not the table) and combined with :func:`merge_sums`.
         """
-        num_ = pd.to_numeric(self.numerator(df), errors="coerce").astype("float64").fillna(0.0)
-        den = pd.to_numeric(self.denominator(df), errors="coerce").astype("float64").fillna(0.0)
-        frame = pd.DataFrame({"num": num_, "den": den, "n": (den > 0).astype(int)})
-        out = {("all", "all"): (float(frame["num"].sum()), float(frame["den"].sum()), int(frame["n"].sum()))}
+        num_ = pd.to_numeric(self.numerator(df), errors="coerce").astype("float64").fillna(0.0).to_numpy()
+        den = pd.to_numeric(self.denominator(df), errors="coerce").astype("float64").fillna(0.0).to_numpy()
+        n = (den > 0).astype(np.int64)
+        out = {("all", "all"): (float(num_.sum()), float(den.sum()), int(n.sum()))}
         for g in self.by:
-            keys = col(df, g).astype("string").fillna("(missing)")
-            grouped = frame.groupby(keys, sort=True).sum()
-            for value, r in grouped.iterrows():
-                out[(g, str(value))] = (float(r["num"]), float(r["den"]), int(r["n"]))
+            codes, uniques = _codes(df, g)
+            # Missing values are a group of their own, after the answered ones.
+            keys = np.where(codes < 0, len(uniques), codes)
+            size = len(uniques) + 1
+            sums = [np.bincount(keys, weights=w, minlength=size) for w in (num_, den)]
+            counts = np.bincount(keys, weights=n, minlength=size)
+            present = np.bincount(keys, minlength=size) > 0
+            for k in np.flatnonzero(present):
+                value = uniques[k] if k < len(uniques) else "(missing)"
+                out[(g, value)] = (float(sums[0][k]), float(sums[1][k]), int(counts[k]))
         return out
 
     def rows(self, sums: dict[tuple[str, str], tuple[float, float, int]]) -> list[dict]:
@@ -153,6 +209,7 @@ def compute_chunks(indicators: list[Indicator], chunks) -> pd.DataFrame:
     for chunk in chunks:
         for ind in indicators:
             merge_sums(totals[ind.id], ind.sums(chunk))
+    _MEMO[0], _MEMO[1] = None, {}  # do not keep the last chunk alive
     rows: list[dict] = []
     for ind in indicators:
         if totals[ind.id]:
