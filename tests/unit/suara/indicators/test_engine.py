@@ -71,3 +71,30 @@ def test_chunks__same_cells_as_one_frame():
     parts = compute_chunks(RB, [df.iloc[:3], df.iloc[3:7], df.iloc[7:]]).sort_values(
         ["indicator_id", "group_by", "group_value"])
     pd.testing.assert_frame_equal(whole.reset_index(drop=True), parts.reset_index(drop=True))
+
+
+def test_columns_used__only_what_the_indicators_read():
+    """Should name the columns the indicators read (flags of a select_multiple included), so
+    the warehouse reads no other column of the table."""
+    from suara.indicators.engine import columns_used
+
+    columns = ["_id", "eligible", "sex", "contract", "worker_name", "tr_topics", "tr_topics__osh", "tr_topics__none"]
+    used = columns_used(organising.INDICATORS + RB, columns)
+    assert {"eligible", "sex", "contract"} <= used
+    assert "worker_name" not in used and "_id" not in used
+    assert used <= set(columns)
+
+
+def test_group_sums__missing_group_and_chunks_add_up():
+    """Should count unanswered breakdown values as '(missing)' and give the same sums in chunks."""
+    from suara.indicators.engine import compute_chunks
+
+    df = pd.DataFrame({"eligible": ["1"] * 6, "sex": ["female", None, "male", None, "female", "male"],
+                       "contract": ["pkwtt", "pkwtt", "pkwt", "pkwtt", "pkwt", "pkwtt"]})
+    whole = compute_all(RB, {"ilo_rights_baseline": df})
+    chunked = compute_chunks(RB, [df.iloc[:4], df.iloc[4:]])
+    missing = _by_id(whole, "RB-1", "sex", "(missing)")
+    assert (missing.numerator, missing.denominator, missing.n) == (2, 2, 2)
+    key = ["indicator_id", "group_by", "group_value"]
+    pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),
+                                  chunked.sort_values(key).reset_index(drop=True))
