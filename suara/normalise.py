@@ -65,6 +65,11 @@ class _Level:
     index: dict[str, int]            # path → column position
     children: dict[str, _Level]      # repeat path → child level
     rows: list[list] = field(default_factory=list)
+    # The fast path of ``_fill``: when each value column is fed by exactly one path, a row is
+    # one C-level ``map(obj.get, paths)``; keys outside ``known`` are looked at one by one.
+    paths: list[str] | None = None   # paths in column order from ``offset`` (None: no fast path)
+    offset: int = 0
+    known: frozenset = frozenset()   # own paths (+ envelope keys at the submission level)
 
 
 def _build_levels(form_id: str, versions: Iterable[Form]) -> _Level:
@@ -88,7 +93,12 @@ def _build_levels(form_id: str, versions: Iterable[Form]) -> _Level:
         pos = {c: i for i, c in enumerate(cols)}
         index = {p: pos[n] for p, n in paths_by_level.get(repeat, {}).items()}
         children = {r: make(r) for r, parent in repeat_parent.items() if parent == repeat}
-        return _Level(table_name(form_id, repeat), repeat, cols, index, children)
+        level = _Level(table_name(form_id, repeat), repeat, cols, index, children)
+        by_pos = sorted(index.items(), key=lambda kv: kv[1])
+        if [p for _, p in by_pos] == list(range(len(system), len(cols))):
+            level.paths, level.offset = [path for path, _ in by_pos], len(system)
+        level.known = frozenset(index) | (ENVELOPE_KEYS if repeat is None else frozenset())
+        return level
 
     return make(None)
 
@@ -164,15 +174,35 @@ def normalise(
     return out
 
 
+_PLAIN = frozenset({str, type(None)})
+
+
+def _value(path: str, value, unknown: list[str]):
+    if isinstance(value, (list, dict)):
+        unknown.append(path)  # a structure where the form expects a value
+        return None
+    return None if value is None or value == "" else str(value)
+
+
 def _fill(level: _Level, obj: Mapping, row: list, sid: int, my_index: int, unknown: list[str]) -> None:
+    if level.paths is not None:
+        values = list(map(obj.get, level.paths))
+        if not _PLAIN.issuperset(map(type, values)):
+            values = [_value(p, v, unknown) for p, v in zip(level.paths, values, strict=True)]
+        elif "" in values:
+            values = [None if v == "" else v for v in values]
+        row[level.offset:] = values
+        if obj.keys() <= level.known:
+            return
+        keys = [k for k in obj if k not in level.known]
+    else:
+        keys = list(obj)
     index = level.index
-    for key, value in obj.items():
+    for key in keys:
+        value = obj[key]
         pos = index.get(key)
         if pos is not None:
-            if isinstance(value, (list, dict)):
-                unknown.append(key)  # a structure where the form expects a value
-                continue
-            row[pos] = None if value == "" else str(value)
+            row[pos] = _value(key, value, unknown)
             continue
         child = level.children.get(key)
         if child is not None:

@@ -103,3 +103,15 @@ def test_normalise__not_a_list_of_submissions__whole_batch_unusable(versions, pa
 def test_table_name__repeat__uses_double_underscore():
     assert table_name("f", None) == "f"
     assert table_name("f", "grp/tr") == "f__tr"
+
+
+def test_normalise__odd_values__null_unanswered_numbers_text_structures_unknown(versions):
+    """Should read JSON null like an absent answer, a number as its text, and report a list or
+    object where a value belongs as an unknown key (the value itself is dropped)."""
+    fv, current = versions
+    n = normalise(fv, current, [_sub(1, **{"grp_a/n_women": None, "start": 5}),
+                                _sub(2, **{"grp_a/n_women": ["3"], "start": ""})])
+    top = n.frames["demo"].set_index("_id")
+    assert top.loc[1, "n_women"] is None and top.loc[1, "start"] == "5"
+    assert top.loc[2, "n_women"] is None and top.loc[2, "start"] is None
+    assert n.unknown_keys == {2: ["grp_a/n_women"]}
