@@ -29,37 +29,32 @@ def _year_month(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.year.astype("Int64"), values.dt.month.astype("Int64")
-    parts = values.astype("object").where(values.notna(), None).map(
-        lambda v: _YM.match(str(v)) if v is not None else None
-    )
-    year = parts.map(lambda m: int(m.group(1)) if m else None)
-    month = parts.map(lambda m: int(m.group(2)) if m else None)
+    matches = [None if v is None else _YM.match(str(v))
+               for v in values.astype("object").where(values.notna(), None).tolist()]
+    year = [int(m.group(1)) if m else None for m in matches]
+    month = [int(m.group(2)) if m else None for m in matches]
     return pd.array(year, dtype="Int64"), pd.array(month, dtype="Int64")
 
 
 def _labels(year, tail: Sequence[str] | None, index) -> pd.Series:
-    y = pd.Series(year, index=index)
-    out = pd.Series(pd.NA, index=index, dtype="object")
-    ok = y.notna()
-    if tail is None:
-        out[ok] = y[ok].astype(int).astype(str)
-    else:
-        t = pd.Series(tail, index=index)
-        out[ok] = y[ok].astype(int).astype(str) + t[ok]
-    return out
+    # One pass over plain Python values: masked pandas assignment costs more than the work.
+    years = pd.array(year, dtype="Int64").to_numpy(dtype=object, na_value=None)
+    tails = tail if tail is not None else [""] * len(years)
+    return pd.Series([pd.NA if y is None else f"{y}{t}" for y, t in zip(years, tails, strict=True)],
+                     index=index, dtype="object")
 
 
 def to_month(values: pd.Series) -> pd.Series:
     """``2024-03-12T09:15+07:00`` → ``2024-03``."""
     year, month = _year_month(values)
-    tail = [f"-{m:02d}" if m is not pd.NA else "" for m in month]
+    tail = [f"-{m:02d}" if m is not None else "" for m in month.to_numpy(dtype=object, na_value=None)]
     return _labels(year, tail, values.index)
 
 
 def to_quarter(values: pd.Series) -> pd.Series:
     """``2024-05-02`` → ``2024-Q2``."""
     year, month = _year_month(values)
-    tail = [f"-Q{(m - 1) // 3 + 1}" if m is not pd.NA else "" for m in month]
+    tail = [f"-Q{(m - 1) // 3 + 1}" if m is not None else "" for m in month.to_numpy(dtype=object, na_value=None)]
     return _labels(year, tail, values.index)
 
 
