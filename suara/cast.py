@@ -143,11 +143,20 @@ _NOT_A_NUMBER = ("NaN", "Infinity", "-Infinity")
 _MAX_EXACT = 2.0**53
 
 
-def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray]:
-    raw = np.where(np.isin(raw, _NOT_A_NUMBER), None, raw)
-    present = raw != None  # noqa: E711 - elementwise on an object array
-    nums = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(
-        "float64", na_value=np.nan, copy=True)
+def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray]:
+    # Parse each distinct answer once (a page repeats a few values per question; to_numeric is
+    # elementwise, so parsing the distinct values gives the same numbers).
+    codes, uniques = pd.factorize(raw)  # None → -1
+    uniques = np.asarray(uniques, dtype=object)
+    if len(uniques):
+        text = ~np.isin(uniques, _NOT_A_NUMBER)
+        parsed = pd.to_numeric(pd.Series(np.where(text, uniques, None), dtype=object),
+                               errors="coerce").to_numpy("float64", na_value=np.nan)
+        present = (codes >= 0) & text[codes]
+        nums = np.where(codes >= 0, parsed[codes], np.nan)
+    else:
+        present = np.zeros(len(raw), dtype=bool)
+        nums = np.full(len(raw), np.nan)
     with np.errstate(invalid="ignore"):
         unusable = ~np.isfinite(nums)  # unparseable, "inf", or beyond float range
         if integer:  # whole numbers that float64 (and Int64) hold exactly
@@ -155,11 +164,10 @@ def _cast_numbers(raw: np.ndarray, integer: bool) -> tuple[pd.Series, np.ndarray
     bad = present & unusable
     nums[unusable] = np.nan
     if integer:
-        out = pd.array(np.where(unusable, 0, nums).astype("int64"), dtype="Int64")
+        out = pd.arrays.IntegerArray(np.where(unusable, 0, nums).astype("int64"), unusable)
     else:
-        out = pd.array(nums, dtype="Float64")
-    out[unusable] = pd.NA
-    return pd.Series(out), bad
+        out = pd.arrays.FloatingArray(nums, unusable)
+    return out, bad
 
 
 def _year_in_range(raw: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -177,7 +185,7 @@ def _year_in_range(raw: np.ndarray, present: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.Series, np.ndarray]:
+def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray]:
     present = raw != None  # noqa: E711
     in_range = _year_in_range(raw, present)
     usable = np.where(in_range, raw, None)
@@ -190,28 +198,31 @@ def _cast_dates(raw: np.ndarray, utc: bool) -> tuple[pd.Series, np.ndarray]:
                                format="%Y-%m-%d")
         parsed = local.astype("datetime64[ns]")
     bad = present & parsed.isna().to_numpy()
-    return parsed, bad
+    return parsed.array, bad
 
 
-def _cast_pattern(raw: np.ndarray, pattern: re.Pattern) -> tuple[pd.Series, np.ndarray]:
+def _cast_pattern(raw: np.ndarray, pattern: re.Pattern) -> tuple[np.ndarray, np.ndarray]:
     bad = np.array([v is not None and not pattern.match(str(v)) for v in raw], dtype=bool)
-    return pd.Series(np.where(bad, None, raw), dtype=object), bad
+    return np.where(bad, None, raw), bad
 
 
-def _cast_boolean(raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+def _cast_boolean(raw: np.ndarray) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray]:
     lowered = [None if v is None else str(v).strip().lower() for v in raw]
     bad = np.array([v is not None and v not in _TRUE and v not in _FALSE for v in lowered], dtype=bool)
     values = pd.array([None if v is None or b else v in _TRUE for v, b in zip(lowered, bad, strict=True)],
                       dtype="boolean")
-    return pd.Series(values), bad
+    return values, bad
 
 
 def cast_column(kind: str, series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Cast one column of strings; returns (typed values with a fresh RangeIndex, bad mask)."""
-    return _cast_strings(kind, _strings(series))
+    values, bad = _cast_strings(kind, _strings(series))
+    return pd.Series(values, dtype=values.dtype), bad
 
 
-def _cast_strings(kind: str, raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+def _cast_strings(kind: str, raw: np.ndarray) -> tuple[np.ndarray | pd.api.extensions.ExtensionArray, np.ndarray]:
+    """Cast a ``_strings`` array: an object ndarray (str/None) or an extension array, and the
+    bad mask. ``raw`` is not modified."""
     if kind in ("integer", "decimal"):
         return _cast_numbers(raw, kind == "integer")
     if kind in ("date", "datetime"):
@@ -224,7 +235,7 @@ def _cast_strings(kind: str, raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
         return _cast_boolean(raw)
     if kind == "choices":  # one space between codes, as selected() and the warehouse expect
         raw = np.array([None if v is None else " ".join(str(v).split()) or None for v in raw], dtype=object)
-    return pd.Series(raw, dtype=object), np.zeros(len(raw), dtype=bool)
+    return raw, np.zeros(len(raw), dtype=bool)
 
 
 class CastTable(NamedTuple):
@@ -238,12 +249,27 @@ class CastTable(NamedTuple):
     values: dict[str, object]  # each cast column as an ndarray or extension array
 
 
-def _typed_present(kind: str, values: pd.Series, answered: np.ndarray | None, bad: np.ndarray) -> np.ndarray:
-    if values.dtype != object:  # the array's own mask: no Series from notna()
-        return ~np.asarray(values.array.isna(), dtype=bool)
+def _typed_present(kind: str, values, answered: np.ndarray | None, bad: np.ndarray) -> np.ndarray:
+    if values.dtype != object:  # the extension array's own mask
+        return ~np.asarray(values.isna(), dtype=bool)
     if answered is not None and kind != "choices":  # text kinds keep each answer unless bad
         return answered & ~bad
-    return np.not_equal(values.to_numpy(), None)  # cast object columns hold str or None
+    return np.not_equal(values, None)  # cast object columns hold str or None
+
+
+def _assemble(frame: pd.DataFrame, objects: dict[str, np.ndarray], others: dict[str, object]) -> pd.DataFrame:
+    """The typed frame, columns in ``frame``'s order. Object columns go in as one 2-D block with
+    dtype=object: one ndarray each would be inferred as pandas' str dtype, and a Series each
+    costs more than the rest of casting a text column."""
+    parts = []
+    if objects:
+        parts.append(pd.DataFrame(np.vstack(list(objects.values())).T, index=frame.index,
+                                  columns=list(objects), dtype=object))
+    if others or not parts:
+        parts.append(pd.DataFrame(others, index=frame.index))
+    typed = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+    order = list(frame.columns)
+    return typed if list(typed.columns) == order else typed[order]
 
 
 def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
@@ -261,14 +287,14 @@ def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
     dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
     strings = _string_columns(frame, [n for n, k in column_kinds.items()
                                       if k is not None and dtypes[n] == np.dtype(object)])
-    typed: dict[str, object] = {}
+    objects: dict[str, np.ndarray] = {}
+    others: dict[str, object] = {}
     errors: list[CastError] = []
     answered: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
-    arrays: dict[str, object] = {}
     for name, kind in column_kinds.items():
         if kind is None:
-            typed[name] = frame[name]
+            others[name] = frame[name]
             continue
         if name in strings:
             raw, answered[name] = strings[name]
@@ -276,15 +302,11 @@ def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
             raw = _strings(frame[name])
         values, bad = _cast_strings(kind, raw)
         present[name] = _typed_present(kind, values, answered.get(name), bad)
-        if values.dtype == object:  # an ndarray would be inferred as pandas' str dtype
-            arrays[name] = values.to_numpy()
-            values.index = frame.index
-            typed[name] = values
-        else:
-            typed[name] = arrays[name] = values.array
+        (objects if values.dtype == object else others)[name] = values
         if bad.any() and name in own:
             errors.extend(CastError(row, name, kind) for row in frame.index[bad])
-    return CastTable(pd.DataFrame(typed, index=frame.index), errors, answered, present, arrays)
+    arrays = {**objects, **{n: v for n, v in others.items() if not isinstance(v, pd.Series)}}
+    return CastTable(_assemble(frame, objects, others), errors, answered, present, arrays)
 
 
 def cast_frame(form: Form, table: str, frame: pd.DataFrame, *,
