@@ -53,7 +53,7 @@ class FormContext:
     privacy_keys: object
     private_key: object | None = None
     download: object = None  # client.download, for encrypted submissions' files
-    # Each page's validation counts (no rows, no values), for the run's Data Docs.
+    # The validation counts of the form's pages added up (no rows, no values), for Data Docs.
     validation: list = field(default_factory=list)
     fetch_version_map: object = None  # client.version_map bound to the asset
 
@@ -121,7 +121,7 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
         norm = normalise(ctx.versions, ctx.form, records, version_map=versions_of(ctx))
     with timed("validate"):
         result = validate_batch(ctx.versions, norm)
-    ctx.validation.append(result.without_rows())
+    _remember_validation(ctx, result)
     for q in result.quarantined:
         quarantine.append(QuarantineItem(
             _id=q._id, _uuid=q._uuid, form_version=q.form_version,
@@ -158,6 +158,34 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
     counts.loaded = len(loaded_ids)
     counts.updated = updated
     return counts
+
+
+def _remember_validation(ctx: FormContext, result) -> None:
+    """Add a page's validation counts to the form's running total (what the run's Data Docs
+    show): memory grows with the number of expectations and quarantined submissions, not
+    with the number of pages (a million submissions are 1,000 pages of ~200 counts each)."""
+    from dataclasses import replace
+
+    kept = result.without_rows()
+    if not ctx.validation:
+        ctx.validation.append(replace(kept, quarantined=list(kept.quarantined), outcomes=list(kept.outcomes)))
+        return
+    total = ctx.validation[0]
+    total.submissions += kept.submissions
+    total.quarantined.extend(kept.quarantined)
+
+    def key(o):
+        return (o.table, o.form_version, o.field, o.code, o.expectation, o.gx_type)
+
+    where = {key(o): i for i, o in enumerate(total.outcomes)}
+    for o in kept.outcomes:
+        i = where.get(key(o))
+        if i is None:
+            where[key(o)] = len(total.outcomes)
+            total.outcomes.append(o)
+        else:
+            t = total.outcomes[i]
+            total.outcomes[i] = replace(t, evaluated=t.evaluated + o.evaluated, failed=t.failed + o.failed)
 
 
 def _validation_status(norm) -> dict[int, str | None]:
