@@ -107,11 +107,24 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
     ``watermark`` is the new high-water mark this page covers (None for refetches); ``known``
     is the manifest as it stood, to count updates.
     """
+    return load_prepared(ctx, warehouse, prepare_batch(ctx, run_id, records, watermark=watermark, known=known))
+
+
+@dataclass
+class Prepared:
+    """A page after decrypt → normalise → validate → anonymise: what ``load_prepared`` writes."""
+
+    batch: object      # warehouse.LoadBatch
+    counts: FormCounts
+
+
+def prepare_batch(ctx: FormContext, run_id: str, records: list, *, watermark: int | None,
+                  known: dict | None = None) -> Prepared:
+    """Every stage of a page but the load: CPU only, no warehouse access."""
     from suara.privacy import anonymise
     from validation import validate_batch
     from warehouse import LoadBatch, QuarantineItem
 
-    counts = FormCounts(pages=1)
     quarantine: list = []
     if ctx.form.encrypted:
         with timed("decrypt"):
@@ -136,7 +149,6 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
     withheld = set(release.withheld) - quarantined_ids
     pulled_ids = list(norm.ids) + [q._id for q in quarantine if q._id not in norm.raw]
     loaded_ids = [i for i in norm.ids if i not in quarantined_ids and i not in withheld]
-    updated = sum(1 for i in loaded_ids if i in known)
     batch = LoadBatch(
         run_id=run_id,
         analytics=release.analytics,
@@ -150,14 +162,17 @@ def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, wa
         watermark=watermark,
         audit=release.audit,
     )
+    counts = FormCounts(pages=1, pulled=len(pulled_ids), quarantined=len(quarantined_ids),
+                        withheld=len(withheld), loaded=len(loaded_ids),
+                        updated=sum(1 for i in loaded_ids if i in known))
+    return Prepared(batch, counts)
+
+
+def load_prepared(ctx: FormContext, warehouse, prepared: Prepared) -> FormCounts:
+    """Write a prepared page: rows, manifest, watermark and audit in one transaction."""
     with timed("load"):
-        warehouse.apply_batch(ctx.form, batch)
-    counts.pulled = len(pulled_ids)
-    counts.quarantined = len(quarantined_ids)
-    counts.withheld = len(withheld)
-    counts.loaded = len(loaded_ids)
-    counts.updated = updated
-    return counts
+        warehouse.apply_batch(ctx.form, prepared.batch)
+    return prepared.counts
 
 
 def _remember_validation(ctx: FormContext, result) -> None:
