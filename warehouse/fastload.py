@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -91,11 +91,11 @@ _TEXT_KINDS = frozenset({"text", "choice", "choices"})
 _INT_KINDS = frozenset({"integer", "flag"})
 
 
-def _text_block(frame: pd.DataFrame, names: list[str]) -> tuple[list[list], bool]:
+def _text_block(frame: pd.DataFrame, names: list[str]) -> tuple[list[list], bool, list[bool]]:
     """Object columns that pass through as given, converted together: one 2-D copy, one
     missing-value mask and one ``tolist`` instead of a Series, an ``isna`` and a ``to_numpy``
     per column (those per-column round trips were most of the load stage's CPU). Also says
-    whether every value is a string or None."""
+    whether every value is a string or None, and which columns hold None."""
     # Column-major: a frame's values come out Fortran-ordered, so the transpose is the
     # contiguous one (no copy in isna's or infer_dtype's ravel).
     columns = frame[names].to_numpy(dtype=object, copy=True).T
@@ -103,7 +103,7 @@ def _text_block(frame: pd.DataFrame, names: list[str]) -> tuple[list[list], bool
     if missing.any():
         columns[missing] = None
     strings = pd.api.types.infer_dtype(columns.ravel(order="K"), skipna=True) in ("string", "empty")
-    return columns.tolist(), strings
+    return columns.tolist(), strings, missing.any(axis=1).tolist()
 
 
 def _int_column(s: pd.Series) -> list:
@@ -117,16 +117,18 @@ def _int_column(s: pd.Series) -> list:
 
 
 def typed_columns(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool,
-                  table: str) -> tuple[dict[str, list], set[str]]:
-    """``column_lists``, and the columns known to hold only str/None or only int/None (for
-    those, ``==`` on the lists is exact: no 1 == 1.0 == True)."""
+                  table: str) -> tuple[dict[str, list], set[str], set[str]]:
+    """``column_lists``; the columns known to hold only str/None or only int/None (for those,
+    ``==`` on the lists is exact: no 1 == 1.0 == True); and the columns holding None."""
     dtypes = frame.dtypes
     text = [n for n, k in kinds.items() if k in _TEXT_KINDS and pd.api.types.is_object_dtype(dtypes[n])]
     out: dict[str, list] = dict.fromkeys(kinds)  # type: ignore[arg-type]
     plain: set[str] = set()
+    nullable: set[str] = set()
     if text:
-        columns, strings = _text_block(frame, text)
+        columns, strings, missing = _text_block(frame, text)
         out.update(zip(text, columns, strict=True))
+        nullable.update(n for n, m in zip(text, missing, strict=True) if m)
         if strings:
             plain.update(text)
     done = set(text)
@@ -139,13 +141,15 @@ def typed_columns(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool,
                 plain.add(name)
             else:
                 out[name] = column_values(frame[name], kind, sqlite)
+            if None in out[name]:
+                nullable.add(name)
         except (ValueError, TypeError):
             raise WarehouseError(
                 f"Column {table}.{name} holds values that are not {kind}.",
                 code="WH_020",
                 hint="Frames must be typed by suara.cast before loading; check the validation stage.",
             ) from None
-    return out, plain
+    return out, plain, nullable
 
 
 def column_lists(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool, table: str) -> dict[str, list]:
@@ -189,6 +193,40 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str], ro
             f"INSERT INTO {_qualified(conn, table)} ({cols}) VALUES ({marks})", rows)
     else:
         _copy(conn, _qualified(conn, table), columns, rows)
+
+
+# Bound in place of None on SQLite (see ``insert_columns``); any string would do.
+NULL_STANDIN = "suara:null:5b0e3c9a"
+
+
+def insert_columns(conn: sa.Connection, table: sa.Table, values: Mapping[str, list],
+                   nullable: Collection[str] | None = None) -> None:
+    """``insert_rows`` from column lists; ``nullable`` names the columns that may hold None
+    (None: any column may).
+
+    On SQLite the driver binds None through a failing adapter look-up (~0.4 µs, three times a
+    string) and a page holds hundreds of thousands of them, so a column holding None binds a
+    stand-in string that ``NULLIF(?, stand-in)`` turns back into NULL. NULLIF returns every
+    other value unchanged and no number or blob equals a text value; only a string equal to
+    the stand-in could be lost, so a column holding one is bound as it is."""
+    columns = list(values)
+    if not columns or not values[columns[0]]:
+        return
+    if not is_sqlite(conn):
+        _copy(conn, _qualified(conn, table), columns, zip(*values.values(), strict=True))
+        return
+    marks, lists = [], []
+    for c in columns:
+        col = values[c]
+        if (nullable is None or c in nullable) and None in col and NULL_STANDIN not in col:
+            marks.append(f"NULLIF(?, '{NULL_STANDIN}')")
+            lists.append([NULL_STANDIN if v is None else v for v in col])
+        else:
+            marks.append("?")
+            lists.append(col)
+    conn.connection.driver_connection.executemany(
+        f"INSERT INTO {_qualified(conn, table)} ({', '.join(_q(conn, c) for c in columns)}) "
+        f"VALUES ({', '.join(marks)})", zip(*lists, strict=True))
 
 
 _stage_counter = iter(range(1, 1 << 62))

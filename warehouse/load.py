@@ -31,6 +31,7 @@ from warehouse import quarantine as qmod
 from warehouse.derive import CANDIDATE_PREFIX, KEY_COLUMNS, candidate_name
 from warehouse.fastload import (
     delete_where_in,
+    insert_columns,
     insert_copied,
     insert_rows,
     max_ids,
@@ -123,6 +124,7 @@ class Prepared:
 
     values: dict[str, list]
     plain: set[str]        # columns whose lists compare exactly with == (see ``identical``)
+    nullable: set[str]     # columns holding None
 
     @property
     def columns(self) -> list[str]:
@@ -161,6 +163,8 @@ def _flag_values(prepared: Prepared, shape: TableShape, memo: dict) -> dict[str,
             columns = [list(c) for c in zip(*per_row, strict=True)] if per_row else [[] for _ in choices]
             hit = memo[(col, choices)] = (answers, col in prepared.plain, columns)
         out.update(zip((name for name, _ in wanted), hit[2], strict=True))
+        if col in prepared.nullable:  # a flag is NULL exactly where its answer is
+            prepared.nullable.update(name for name, _ in wanted)
     return out
 
 
@@ -248,7 +252,7 @@ def _insert(conn: sa.Connection, key: tuple[str, str], prepared: Prepared,
                 rest = [c for c in prepared.values if c not in keys and c not in shared]
                 insert_copied(conn, table, origin, keys, shared, rest, prepared.rows([*keys, *rest]))
                 return
-    insert_rows(conn, table, prepared.columns, prepared.rows())
+    insert_columns(conn, table, prepared.values, prepared.nullable)
 
 
 def apply_batch(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], TableShape],

@@ -15,6 +15,7 @@ from tests.integration.warehouse.conftest import RESTRICTED_KEY
 from tests.integration.warehouse.helpers import load
 from tests.unit.warehouse.sample_forms import FORM_ID, V1, frames, versions
 from warehouse import LoadBatch, Warehouse
+from warehouse.fastload import NULL_STANDIN
 
 pytestmark = pytest.mark.integration
 CANDIDATE = f"_candidate__{FORM_ID}"
@@ -112,3 +113,12 @@ def test_apply_batch__new_ids_below_stored_ones__loaded_and_edits_counted(wh):
     assert (again.loaded, again.updated) == (1, 1)
     assert {r["_id"]: r["note"] for r in wh.dump("restricted")[FORM_ID]}[11] == "eleven again"
     assert sorted(wh.manifest(FORM_ID)) == [3, 10, 11]
+
+
+def test_apply_batch__text_equal_to_null_stand_in__stored_as_text(wh):
+    """Should store NULL for None and keep a string that happens to equal the SQLite stand-in."""
+    load(wh, FORM_ID, _batch([1, 2, 3], "r1", note=pd_object([NULL_STANDIN, None, "c"])))
+    load(wh, FORM_ID, _batch([4, 5], "r2", note=pd_object([None, "e"])))
+    for zone in ("analytics", "restricted"):
+        notes = {r["_id"]: r["note"] for r in wh.dump(zone)[FORM_ID]}
+        assert notes == {1: NULL_STANDIN, 2: None, 3: "c", 4: None, 5: "e"}

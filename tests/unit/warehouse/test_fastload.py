@@ -52,13 +52,14 @@ def test_typed_columns__fast_paths__same_values_as_column_values():
         "x": pd.array([1.5, None, -0.0, 2], dtype="Float64"),
     })
     kinds = {"_id": "integer", "n": "integer", "m": "flag", "t": "text", "mixed": "choice", "x": "decimal"}
-    values, plain = typed_columns(frame, kinds, sqlite=True, table="wh_demo")
+    values, plain, nullable = typed_columns(frame, kinds, sqlite=True, table="wh_demo")
     expected = {name: column_values(frame[name], kind, sqlite=True) for name, kind in kinds.items()}
     assert list(values) == list(kinds)
     assert {n: [(type(v), v) for v in vs] for n, vs in values.items()} == {
         n: [(type(v), v) for v in vs] for n, vs in expected.items()}
     assert values["t"] == ["a", None, None, None]
     assert plain == {"_id", "n", "m"}  # one block with a non-string: no text column is plain
+    assert nullable == {"n", "t", "x"}
 
 
 def test_identical__equal_under_eq__told_apart_by_type_and_sign():
