@@ -125,23 +125,25 @@ def _filter_ok(ev: _Evaluator, raw: pd.DataFrame, name: str, check: dict) -> np.
     choices = ev.form.choice_lists[check["list"]]
     by_name = {c.name: c for c in choices.choices}
     values = raw[name].to_numpy(dtype=object) if name in raw.columns else np.full(len(raw), None)
-    rows, tokens = [], []
-    for i, v in enumerate(values):
-        if isinstance(v, str) and v:
-            for token in (v.split() if check["multiple"] else [v]):
-                if token in by_name:
-                    rows.append(i)
-                    tokens.append(token)
+    # Each distinct answer is split once (a page repeats a few codes); then one (row, code)
+    # pair per listed code, rows ascending and codes in answer order.
+    codes, uniques = pd.factorize(values)  # missing → -1
+    split = [[t for t in (u.split() if check["multiple"] else [u]) if t in by_name]
+             if isinstance(u, str) and u else [] for u in uniques]
+    per_row = np.array([len(t) for t in split] + [0])[codes]  # the appended 0 is code -1's
     ok = np.ones(len(raw), dtype=bool)
-    if not rows:
+    if not per_row.any():
         return ok
+    rows = np.repeat(np.arange(len(values)), per_row)
+    tokens = [t for c in codes[per_row > 0] for t in split[c]]
     base = ev._frame_for(references(node))
-    frame = base[[c for c in references(node) if c in base.columns]].iloc[rows].reset_index(drop=True)
+    at = base.columns.get_indexer([c for c in references(node) if c in base.columns])
+    frame = base.iloc[rows, at].reset_index(drop=True)  # only the referenced columns are taken
     for col in choice_columns_used(node):
         frame[CHOICE_PREFIX + col] = [t if col == "name" else by_name[t].extra.get(col, "")
                                       for t in tokens]
     result = evaluate(node, frame, form=ev.form).to_numpy(dtype=bool)
-    np.logical_and.at(ok, np.asarray(rows), result)
+    np.logical_and.at(ok, rows, result)
     return ok
 
 
