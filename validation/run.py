@@ -22,7 +22,7 @@ from suara.errors import UnusableBatchError
 from suara.forms.model import Form
 from suara.normalise import Normalised, table_name
 from validation.checks import compute_checks
-from validation.engine import Presence, failing_rows
+from validation.engine import Presence, failing_rows, table_failures
 from validation.reasons import QuarantinedSubmission, Reason
 from validation.suites import form_suites
 
@@ -123,7 +123,7 @@ def _run_specs(specs, typed, checks, engine, present):
 
         frame = pd.concat([typed, pd.DataFrame(checks, index=typed.index)], axis=1) if checks else typed
         return failing_masks(specs, frame)
-    return [failing_rows(spec, typed, present) for spec in specs]
+    return table_failures(specs, present)
 
 
 def validate_batch(form_versions: Mapping[str, Form], normalised: Normalised, *,
@@ -155,7 +155,8 @@ def validate_batch(form_versions: Mapping[str, Form], normalised: Normalised, *,
     kinds = _other_kinds(form_versions)
     typed_parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
     for version, rows in sub.groupby("_form_version", sort=True, dropna=False).groups.items():
-        raw = sub.loc[rows]
+        # One version in the page (the usual case): its rows are the table, no copy needed.
+        raw = sub if len(rows) == len(sub) and sub.index.is_unique else sub.loc[rows]
         form = form_versions.get(version)
         if form is None:
             for sid in pd.to_numeric(raw["_id"]).tolist():
