@@ -115,12 +115,12 @@ def table_fields(form: Form, table: str) -> tuple[Field, ...]:
 def _strings(series: pd.Series) -> np.ndarray:
     """Object array of str/None (NaN and "" become None)."""
     arr = series.to_numpy(dtype=object, na_value=None, copy=True)
-    return _stringified(arr, pd.isna(arr) | (arr == ""))
+    arr[pd.isna(arr) | (arr == "")] = None
+    return _stringified(arr)
 
 
-def _stringified(arr: np.ndarray, empty: np.ndarray) -> np.ndarray:
-    """``arr`` (a fresh copy) with the ``empty`` cells None and any other value a str."""
-    arr[empty] = None
+def _stringified(arr: np.ndarray) -> np.ndarray:
+    """``arr`` (str/None after emptying) with any other value made a str."""
     # Kobo gives strings; a typed source (a test, a re-cast) may not: sample, then stringify.
     if any(v is not None and not isinstance(v, str) for v in arr[:64]):
         arr = np.array([None if v is None else str(v) for v in arr], dtype=object)
@@ -129,12 +129,14 @@ def _stringified(arr: np.ndarray, empty: np.ndarray) -> np.ndarray:
 
 def _string_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{name: (``_strings`` of the column, answered mask)} for object columns, from one 2-D
-    copy and one isna: per-column Series access and isna calls were most of cast_frame's time."""
+    array and one isna: per-column Series access and isna calls were most of cast_frame's time."""
     if not names:
         return {}
-    block = np.array(frame[names].to_numpy(dtype=object).T, dtype=object, order="C")
+    # Rows are columns; no copy of the frame beyond the one np.where makes (large batches).
+    block = (frame if names == list(frame.columns) else frame[names]).to_numpy(dtype=object).T
     empty = pd.isna(block) | (block == "")
-    return {name: (_stringified(block[j], empty[j]), ~empty[j]) for j, name in enumerate(names)}
+    block = np.where(empty, None, block)
+    return {name: (_stringified(block[j]), ~empty[j]) for j, name in enumerate(names)}
 
 
 # What JavaRosa writes for a calculation that divides by zero or reads an empty field: no
@@ -260,16 +262,16 @@ def _typed_present(kind: str, values, answered: np.ndarray | None, bad: np.ndarr
 def _assemble(frame: pd.DataFrame, objects: dict[str, np.ndarray], others: dict[str, object]) -> pd.DataFrame:
     """The typed frame, columns in ``frame``'s order. Object columns go in as one 2-D block with
     dtype=object: one ndarray each would be inferred as pandas' str dtype, and a Series each
-    costs more than the rest of casting a text column."""
-    parts = []
-    if objects:
-        parts.append(pd.DataFrame(np.vstack(list(objects.values())).T, index=frame.index,
-                                  columns=list(objects), dtype=object))
-    if others or not parts:
-        parts.append(pd.DataFrame(others, index=frame.index))
-    typed = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
-    order = list(frame.columns)
-    return typed if list(typed.columns) == order else typed[order]
+    costs more than the rest of casting a text column. The few other columns are inserted at
+    their places (reordering afterwards would copy every column)."""
+    if not objects:
+        return pd.DataFrame(others, index=frame.index)
+    typed = pd.DataFrame(np.vstack(list(objects.values())).T, index=frame.index,
+                         columns=list(objects), dtype=object, copy=False)
+    for loc, name in enumerate(frame.columns):
+        if name in others:
+            typed.insert(loc, name, others[name])
+    return typed
 
 
 def cast_table(form: Form, table: str, frame: pd.DataFrame, *,
