@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from suara.errors import ConfigurationError
@@ -70,17 +71,17 @@ class PrivacyKeys:
         return f"p{self.version}_{text}"
 
     def pseudonymise(self, domain: str, values: pd.Series) -> pd.Series:
-        """Pseudonyms for a column; missing stays missing. Each distinct value is hashed once."""
-        out = pd.Series(pd.NA, index=values.index, dtype="object")
-        present = values.notna()
-        if not present.any():
-            return out
-        as_text = values[present].map(_as_text)
-        codes, uniques = pd.factorize(as_text)
-        key = self.domain_key(domain)
-        hashed = [self._token(key, u) for u in uniques]
-        out[present] = [hashed[c] for c in codes]
-        return out
+        """Pseudonyms for a column; missing stays missing. Each distinct value is hashed once
+        (and turned into text once: 5.0 and "5" are the same answer, see ``_as_text``)."""
+        raw = values.astype(object).to_numpy()
+        present = ~pd.isna(raw)
+        out = np.full(len(raw), pd.NA, dtype=object)
+        if present.any():
+            codes, uniques = pd.factorize(raw[present])
+            key = self.domain_key(domain)
+            hashed = np.array([self._token(key, _as_text(u)) for u in uniques], dtype=object)
+            out[present] = hashed[codes]
+        return pd.Series(out, index=values.index, dtype="object")
 
 
 def _as_text(v) -> str:
