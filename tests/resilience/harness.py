@@ -23,10 +23,11 @@ class Scale:
     page_size: int  # small pages: more requests to fail, more transactions to interrupt
     kill_points: int  # SIGKILL points in the crash test
     fuzz: int  # malformed submissions injected
+    timeout: int  # seconds per test (pytest-timeout): 20 kills and re-runs outlast the default
 
 
-SCALES = {"ci": Scale(submissions=60, page_size=20, kill_points=3, fuzz=10_000),
-          "full": Scale(submissions=600, page_size=100, kill_points=20, fuzz=10_000)}
+SCALES = {"ci": Scale(submissions=60, page_size=20, kill_points=3, fuzz=10_000, timeout=600),
+          "full": Scale(submissions=600, page_size=100, kill_points=20, fuzz=10_000, timeout=3600)}
 
 
 # Read at import (collection), before tests/conftest.py clears SUARA_* from each test's environment.

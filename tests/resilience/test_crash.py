@@ -15,7 +15,7 @@ import pytest
 
 from tests.resilience.harness import REPO, SYNC, child_env, configure, scale, state, sync_child
 
-pytestmark = [pytest.mark.resilience, pytest.mark.e2e]
+pytestmark = [pytest.mark.resilience, pytest.mark.e2e, pytest.mark.timeout(scale().timeout)]
 
 KEYS = {"SUARA_PSEUDONYM_KEY": "resilience-crash-pseudonym-key-0123456789",
         "SUARA_RESTRICTED_KEY": "resilience-crash-restricted-key-0123456789"}

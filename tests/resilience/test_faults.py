@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 
 from suara.sandbox import FAULT_KINDS
-from tests.resilience.harness import configure, state, sync_here
+from tests.resilience.harness import configure, scale, state, sync_here
 
-pytestmark = [pytest.mark.resilience, pytest.mark.e2e]
+pytestmark = [pytest.mark.resilience, pytest.mark.e2e, pytest.mark.timeout(scale().timeout)]
 
 KEYS = {"SUARA_PSEUDONYM_KEY": "resilience-faults-pseudonym-key-0123456789",
         "SUARA_RESTRICTED_KEY": "resilience-faults-restricted-key-0123456789"}

@@ -12,7 +12,7 @@ import pytest
 from tests.resilience.fuzz import KINDS, malformed
 from tests.resilience.harness import configure, scale, sync_here
 
-pytestmark = [pytest.mark.resilience, pytest.mark.e2e]
+pytestmark = [pytest.mark.resilience, pytest.mark.e2e, pytest.mark.timeout(scale().timeout)]
 
 KEYS = {"SUARA_PSEUDONYM_KEY": "resilience-fuzz-pseudonym-key-0123456789",
         "SUARA_RESTRICTED_KEY": "resilience-fuzz-restricted-key-0123456789"}

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.resilience.fuzz import malformed
-from tests.resilience.harness import REPO, SYNC, child_env, configure, sync_here
+from tests.resilience.harness import REPO, SYNC, child_env, configure, scale, sync_here
 
-pytestmark = [pytest.mark.resilience, pytest.mark.e2e]
+pytestmark = [pytest.mark.resilience, pytest.mark.e2e, pytest.mark.timeout(scale().timeout)]
 
 TOKEN = "5ec7e7" + "0b5e55ed" * 4 + "c0ffee"  # 40 hex characters, like a DRF token
 WRONG_TOKEN = "badc0de" + "5ca1ab1e" * 4 + "f00"
