@@ -125,16 +125,21 @@ def _differs(a: pd.DataFrame, b: pd.DataFrame, cols: Sequence[str]) -> np.ndarra
     return out
 
 
-def _stage_ids(conn: sa.Connection, ids: list[int]) -> None:
-    """A temporary table of the ids to move: one join instead of thousands of bound values."""
+def _stage_ids(conn: sa.Connection, ids: np.ndarray) -> None:
+    """A temporary table of the ids to move: one join instead of thousands of bound values.
+    Fed in slices, so a million ids never become a million Python tuples at once."""
     if is_sqlite(conn):
         conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS} (_id INTEGER PRIMARY KEY)")
         conn.exec_driver_sql(f"DELETE FROM {_IDS}")
-        conn.connection.driver_connection.executemany(f"INSERT INTO {_IDS} VALUES (?)", [(i,) for i in ids])
     else:
         conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS} (_id BIGINT PRIMARY KEY) ON COMMIT DROP")
         conn.exec_driver_sql(f"TRUNCATE {_IDS}")
-        insert_rows(conn, sa.table(_IDS), ["_id"], [(i,) for i in ids])
+    for start in range(0, len(ids), 50_000):
+        part = zip(ids[start:start + 50_000].tolist())
+        if is_sqlite(conn):
+            conn.connection.driver_connection.executemany(f"INSERT INTO {_IDS} VALUES (?)", part)
+        else:
+            insert_rows(conn, sa.table(_IDS), ["_id"], part)
 
 
 def _update_cells(conn: sa.Connection, table: sa.Table, column: str, kind: str, rows: pd.DataFrame) -> None:
@@ -174,29 +179,32 @@ def release(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], 
     kept = both.loc[~fresh]
     check = [*cols, "_loaded_at"]
     stale = _differs(kept[check], kept[[c + "_have" for c in check]].set_axis(check, axis=1), check)
-    write = np.concatenate([both.loc[fresh, "_id"].to_numpy(np.int64), kept.loc[stale, "_id"].to_numpy(np.int64)])
-    write_ids = np.sort(write).tolist()
-    removed = np.setdiff1d(have["_id"].to_numpy(np.int64), want["_id"].to_numpy(np.int64)).tolist()
-    counts = ReleaseCounts(candidates=len(twin), released=len(want), written=len(write_ids), removed=len(removed))
+    write = np.unique(np.concatenate([both.loc[fresh, "_id"].to_numpy(np.int64),
+                                      kept.loc[stale, "_id"].to_numpy(np.int64)]))
+    removed = np.setdiff1d(have["_id"].to_numpy(np.int64), want["_id"].to_numpy(np.int64))
+    del both, kept, have
+    counts = ReleaseCounts(candidates=len(twin), released=len(want), written=len(write), removed=len(removed))
 
     form_keys = [k for k in tables if shapes[k].form_id == form_id]
     children = [k for k in form_keys if k[0] == ANALYTICS and shapes[k].is_repeat]
-    if write_ids or removed:
-        _stage_ids(conn, sorted({*write_ids, *removed}))
+    if len(write) or len(removed):
+        _stage_ids(conn, np.union1d(write, removed))
         for k in [*sorted(children, key=lambda k: -k[1].count("__")), (ANALYTICS, root)]:
             conn.exec_driver_sql(f"DELETE FROM {q(ANALYTICS)}.{q(k[1])} WHERE _id IN (SELECT _id FROM {_IDS})")
-    if write_ids:
-        _stage_ids(conn, write_ids)
+    if len(write):
+        _stage_ids(conn, write)
         for k in [(ANALYTICS, root), *sorted(children, key=lambda k: k[1].count("__"))]:
             names = ", ".join(q(c.name) for c in tables[k].columns)
             conn.exec_driver_sql(
                 f"INSERT INTO {q(ANALYTICS)}.{q(k[1])} ({names}) SELECT {names} "
                 f"FROM {q(RESTRICTED)}.{q(candidate_name(k[1]))} WHERE _id IN (SELECT _id FROM {_IDS})")
         # Cells the decision changed (suppressed, recoded) differ from the twin's values.
-        moved = want.loc[want["_id"].isin(write)].merge(twin[["_id", *cols]], on="_id", suffixes=("", "_twin"))
+        # Both frames are ordered by _id and hold every written id, so rows align by position.
+        moved = want.loc[want["_id"].isin(write), ["_id", *cols]].reset_index(drop=True)
+        source = twin.loc[twin["_id"].isin(write), cols].reset_index(drop=True)
         kinds = {name: kind for name, kind, _ in shapes[(ANALYTICS, root)].columns}
         for c in cols:
-            changed = moved.loc[_differs(moved[[c]], moved[[c + "_twin"]].set_axis([c], axis=1), [c])]
+            changed = moved.loc[_differs(moved[[c]], source[[c]], [c])]
             if len(changed):
                 _update_cells(conn, tables[(ANALYTICS, root)], c, kinds[c], changed[["_id", c]])
     record = {"event": RELEASE_EVENT, **dict(audit), "release": counts.as_dict()}
