@@ -13,6 +13,7 @@ Suppression of small cells is applied afterwards (``suara.privacy``), not here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,19 +30,29 @@ Expr = Callable[[Frame], pd.Series]
 # column's text form, codes and numbers are computed once per chunk (``_memo``). They also
 # note which columns are read (``columns_used``), so the warehouse reads only those.
 
-_MEMO: list = [None, {}]   # [the frame the entries belong to, {key: value}]
-_SEEN: set[str] | None = None
+# Per thread: forms may be refreshed concurrently (flows/scale.py runs forms as tasks).
+_LOCAL = threading.local()
 
 
 def _memo(df: Frame) -> dict:
-    if _MEMO[0] is not df:
-        _MEMO[0], _MEMO[1] = df, {}
-    return _MEMO[1]
+    """The entries computed for ``df`` (the frame is kept with them, so its id is never reused)."""
+    if getattr(_LOCAL, "frame", None) is not df:
+        _LOCAL.frame, _LOCAL.memo = df, {}
+    return _LOCAL.memo
+
+
+def _forget() -> None:
+    _LOCAL.frame, _LOCAL.memo = None, {}
+
+
+def _note(*names: str) -> None:
+    seen = getattr(_LOCAL, "seen", None)
+    if seen is not None:
+        seen.update(names)
 
 
 def col(df: Frame, name: str) -> pd.Series:
-    if _SEEN is not None:
-        _SEEN.add(name)
+    _note(name)
     if name in df.columns:
         return df[name]
     return pd.Series([None] * len(df), index=df.index, dtype=object)
@@ -79,8 +90,7 @@ def answered(df: Frame, name: str) -> pd.Series:
 def sel(df: Frame, name: str, choice: str) -> pd.Series:
     """XLSForm ``selected(${name}, choice)`` on either representation."""
     flag = f"{name}__{choice}"
-    if _SEEN is not None:
-        _SEEN.update((name, flag))
+    _note(name, flag)
     if flag in df.columns:
         return pd.to_numeric(df[flag], errors="coerce").fillna(0).astype(bool)
     s = col(df, name).astype("string").fillna("")
@@ -90,8 +100,7 @@ def sel(df: Frame, name: str, choice: str) -> pd.Series:
 def any_sel_other_than(df: Frame, name: str, excluded: str) -> pd.Series:
     prefix = f"{name}__"
     flags = [c for c in df.columns if c.startswith(prefix) and c != f"{name}__{excluded}"]
-    if _SEEN is not None:
-        _SEEN.update([name, *flags])
+    _note(name, *flags)
     if flags:
         return df[flags].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1).gt(0)
     s = col(df, name).astype("string").fillna("")
@@ -100,16 +109,15 @@ def any_sel_other_than(df: Frame, name: str, excluded: str) -> pd.Series:
 
 def columns_used(indicators: list[Indicator], columns: list[str]) -> set[str]:
     """The columns of a table with ``columns`` that ``indicators`` read (run on no rows)."""
-    global _SEEN
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    _SEEN = set()
+    _LOCAL.seen = set()
     try:
         for ind in indicators:
             ind.sums(empty)
-        return set(_SEEN) & set(columns)
+        return _LOCAL.seen & set(columns)
     finally:
-        _SEEN = None
-        _MEMO[0], _MEMO[1] = None, {}
+        _LOCAL.seen = None
+        _forget()
 
 
 def b(s: pd.Series) -> pd.Series:
@@ -209,7 +217,7 @@ def compute_chunks(indicators: list[Indicator], chunks) -> pd.DataFrame:
     for chunk in chunks:
         for ind in indicators:
             merge_sums(totals[ind.id], ind.sums(chunk))
-    _MEMO[0], _MEMO[1] = None, {}  # do not keep the last chunk alive
+    _forget()  # do not keep the last chunk alive
     rows: list[dict] = []
     for ind in indicators:
         if totals[ind.id]:

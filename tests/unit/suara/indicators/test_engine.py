@@ -98,3 +98,28 @@ def test_group_sums__missing_group_and_chunks_add_up():
     key = ["indicator_id", "group_by", "group_value"]
     pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),
                                   chunked.sort_values(key).reset_index(drop=True))
+
+
+def test_compute_chunks__two_threads__each_gets_its_own_figures():
+    """Should keep each thread's per-chunk working values apart (forms refresh concurrently
+    under flows/scale.py)."""
+    import threading
+
+    from suara.indicators.engine import compute_chunks
+
+    def frame(code, n):
+        return pd.DataFrame({"eligible": ["1"] * n, "sex": ["female", "male"] * (n // 2),
+                             "contract": [code] * n})
+
+    key = ["indicator_id", "group_by", "group_value"]
+    inputs = {"pkwtt": [frame("pkwtt", 400)] * 30, "pkwt": [frame("pkwt", 600)] * 30}
+    expected = {k: compute_chunks(RB, v).sort_values(key).reset_index(drop=True) for k, v in inputs.items()}
+    got = {}
+    threads = [threading.Thread(target=lambda k=k: got.__setitem__(k, compute_chunks(RB, inputs[k])))
+               for k in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in inputs:
+        pd.testing.assert_frame_equal(got[k].sort_values(key).reset_index(drop=True), expected[k])
