@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -69,30 +69,37 @@ def pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int, *, p
     this one, so the server's time and the HTTP wait overlap the CPU work of the stages. The
     order of loading (and so the watermark) is unchanged; a failed request surfaces when its
     page is due, after the pages before it have loaded. Encrypted forms fetch their media
-    during the load with the same HTTP session, so they do not prefetch.
+    during the load with the same HTTP session, so they fetch on this thread (the next page
+    is requested before this one is handed over, never alongside its load).
     """
     fetch = partial(client.fetch_page, ctx.asset_uid, page_size=page_size)
-    if not prefetch:
-        while True:
-            with pipeline.timed("pull"):
-                page = fetch(after_id=after_id)
-            yield page
-            if page.next_after_id is None:
-                return
-            after_id = page.next_after_id
-    pool = ThreadPoolExecutor(1, thread_name_prefix="suara-prefetch")
+    pool = ThreadPoolExecutor(1, thread_name_prefix="suara-prefetch") if prefetch else None
+    submit = pool.submit if pool else _at_once
     try:
-        pending = pool.submit(fetch, after_id=after_id)
+        pending = None
         while True:
-            with pipeline.timed("pull"):  # only the time the stages wait for the page
-                page = pending.result()
-            if page.next_after_id is not None:
-                pending = pool.submit(fetch, after_id=page.next_after_id)
+            # The time the stages wait for a page: with a pool, only what the prefetch has
+            # not hidden; without one, the whole request.
+            with pipeline.timed("pull"):
+                page = (pending or submit(fetch, after_id=after_id)).result()
+                if page.next_after_id is not None:
+                    pending = submit(fetch, after_id=page.next_after_id)
             yield page
             if page.next_after_id is None:
                 return
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _at_once(fn, **kw) -> Future:
+    """``fn`` run now, as a finished future (its error raised by ``result()``, as from a pool)."""
+    done: Future = Future()
+    try:
+        done.set_result(fn(**kw))
+    except Exception as exc:  # noqa: BLE001 - handed to the caller at result()
+        done.set_exception(exc)
+    return done
 
 
 @task(**_TASK)
