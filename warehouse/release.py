@@ -74,7 +74,7 @@ def pending(conn: sa.Connection, form_id: str) -> bool:
         return True
 
 
-CHUNK = 100_000  # rows per read: the release reads whole tables, memory stays bounded by this
+CHUNK = 50_000  # rows per read: the release reads whole tables, memory stays bounded by this
 
 
 def _loaded_expr(conn: sa.Connection) -> str:
@@ -97,7 +97,8 @@ def _read(conn: sa.Connection, schema: str, table: str, cols: Sequence[str], *, 
     parts = []
     for chunk in pd.read_sql(sql, conn, chunksize=CHUNK):
         for c in cols:
-            if chunk[c].dtype == object:
+            # pandas 3 reads text as its ``str`` dtype, not object: both become codes.
+            if chunk[c].dtype == object or pd.api.types.is_string_dtype(chunk[c].dtype):
                 chunk[c] = pd.Categorical(chunk[c])
         parts.append(chunk)
     if not parts:

@@ -175,9 +175,11 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
     before = measure(frame, qis, k, l_columns)
     levels = dict(levels or {})
     recoded: dict[str, str] = {}
+    # QIs are worked on as categoricals: codes plus one copy of each value, so a million-row
+    # table costs megabytes per working copy rather than a Python object per cell.
     work = frame.copy()
     for q in qis:
-        work[q] = work[q].astype("object").where(work[q].notna(), None)
+        work[q] = _categorical(work[q])
     budget = int(np.floor(budget_share * len(work)))
     while True:
         suppressed, counts, bad = _suppress(work, qis, k, l_columns, l, budget)
@@ -188,8 +190,7 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
             break
         q = max(candidates, key=lambda c: work[c].nunique(dropna=True))
         fn, treatment, edges = next_level(*levels[q])
-        work[q] = fn(work[q]).astype("object")
-        work[q] = work[q].where(work[q].notna(), None)
+        work[q] = _categorical(fn(work[q].astype("object")))
         levels[q] = (treatment, edges)
         recoded[q] = treatment + (":" + ",".join(f"{e:g}" for e in edges) if edges else "")
     withheld = suppressed.index[bad]
@@ -205,6 +206,13 @@ def protect(frame: pd.DataFrame, qis: Sequence[str], k: int, *, l_columns: Seque
             released[q] = _restore(released[q], frame[q].dtype)
     return Protection(released, withheld, {q: c for q, c in counts.items() if c}, recoded,
                       before, after)
+
+
+def _categorical(values: pd.Series) -> pd.Series:
+    """``values`` as a categorical whose missing cells (None, NaN, NA) are all one missing code."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    return values.astype("object").where(values.notna(), None).astype("category")
 
 
 def _restore(values: pd.Series, dtype) -> pd.Series:
