@@ -7,7 +7,7 @@ loopback HTTP), then in a fresh worker process runs
 * Suara: the sync of one form through the plain pipeline functions (the Prefect flow's own
   steps without Prefect: pull → decrypt → normalise → validate → anonymise → load → release, then the
   reporting refresh), timing each stage; then a no-change sync with the manifest scan, counting
-  its HTTP requests;
+  its HTTP requests and its seconds;
 * dlt: a ``rest_api`` source on the same ``/api/v2/assets/<uid>/data/`` endpoint (token header,
   ``next`` links, limit 1,000, ``results``) loading into the same kind of destination (dlt's
   ``sqlalchemy`` destination for SQLite, its ``postgres`` destination for PostgreSQL). dlt only
@@ -119,7 +119,7 @@ def measure(n: int, dialect: str, *, prefect: bool) -> dict:
 
 def table(results: list[dict]) -> str:
     head = ("| N | dialect | Suara subs/s | " + " | ".join(STAGES) + " | Suara peak RSS MB (before reporting) | "
-            "dlt subs/s | dlt peak RSS MB | Suara ÷ dlt | no-change sync requests |")
+            "dlt subs/s | dlt peak RSS MB | Suara ÷ dlt | no-change sync requests | no-change sync s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         s, d = r["suara"], r["dlt"]
@@ -129,7 +129,7 @@ def table(results: list[dict]) -> str:
             f"| {r['n']:,} | {r['dialect']} | {s['rate']:,.0f} | {shares} | {s['rss_mb']:.0f} "
             f"({s['rss_before_reporting_mb']:.0f}) | "
             f"{d['rate']:,.0f} | {d['rss_mb']:.0f} | {s['rate'] / d['rate']:.1f}× | "
-            f"{s['nochange_requests']} |")
+            f"{s['nochange_requests']} | {s.get('nochange_seconds', float('nan')):.1f} |")
     return "\n".join(lines)
 
 
@@ -191,12 +191,15 @@ def worker_suara(a: dict) -> dict:
     stages["other"] = max(0.0, seconds - sum(stages.values()))
     rss = _rss_mb()
     before = client.requests_made
+    start = time.perf_counter()
     again = sync_form.run_form(settings, form, client, wh, pipeline.new_run_id(), reconcile=True)
+    nochange_seconds = time.perf_counter() - start
     if again.counts.pulled or again.status != "completed":
         raise SystemExit(f"no-change sync changed something: {again.counts}")
     return {"rate": a["n"] / seconds, "seconds": seconds, "stages": stages, "rss_mb": rss,
             "rss_before_reporting_mb": rss_before_reporting[0],
-            "counts": outcome.counts.record(), "nochange_requests": client.requests_made - before}
+            "counts": outcome.counts.record(), "nochange_requests": client.requests_made - before,
+            "nochange_seconds": nochange_seconds}
 
 
 def worker_prefect(a: dict) -> dict:

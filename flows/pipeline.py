@@ -11,6 +11,7 @@ candidate rows the pages loaded.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -18,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from flows.counts import FormCounts
 from suara.forms import Form, load_form_versions
@@ -233,18 +236,36 @@ def _decrypt(ctx: FormContext, records: list) -> tuple[list, list]:
     return plain, failed
 
 
-def changed_ids(server: Iterable[tuple[int, str, str | None]], manifest: dict) -> tuple[list[int], set[int]]:
-    """Compare the server's (id, uuid, validation) listing with the warehouse manifest.
+@dataclass
+class Changes:
+    """What the manifest scan found: ids to refetch and ids to erase."""
 
-    Returns ids to refetch (edited, validation changed, or never seen) and ids to erase
-    (stored but no longer on the server: hard deletes, kobo-api.md §7.2).
-    """
-    seen: set[int] = set()
+    refetch: list[int]   # edited, validation changed, or never seen (ascending as listed)
+    deleted: list[int]   # stored but no longer on the server (kobo-api.md §7.2), ascending
+    highest: int         # the highest id the server listed (0 for none)
+
+
+SCAN_BATCH = 10_000  # listing rows compared at once
+
+
+def changed_ids(server: Iterable[tuple[int, str, str | None]], manifest) -> Changes:
+    """Compare the server's (id, uuid, validation) listing with the warehouse manifest
+    (``warehouse.ManifestIndex``: sorted ids and digests), a batch of listing rows at a time."""
+    from warehouse import digest
+
+    known, digests = manifest.ids, manifest.digests
+    seen = np.zeros(len(known), dtype=bool)
     refetch: list[int] = []
-    for sid, suuid, status in server:
-        seen.add(sid)
-        entry = manifest.get(sid)
-        if entry is None or entry.uuid != suuid or (entry.validation_status or None) != (status or None):
-            refetch.append(sid)
-    deleted = set(manifest) - seen
-    return refetch, deleted
+    highest = 0
+    listing = iter(server)
+    while batch := list(itertools.islice(listing, SCAN_BATCH)):
+        ids = np.fromiter((r[0] for r in batch), dtype=np.int64, count=len(batch))
+        keys = np.fromiter((digest(r[1], r[2]) for r in batch), dtype=np.int64, count=len(batch))
+        highest = max(highest, int(ids.max()))
+        at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
+        found = known[at] == ids if len(known) else np.zeros(len(ids), dtype=bool)
+        seen[at[found]] = True
+        same = found.copy()
+        same[found] = digests[at[found]] == keys[found]
+        refetch.extend(ids[~same].tolist())
+    return Changes(refetch, known[~seen].tolist(), highest)

@@ -110,20 +110,18 @@ def reconcile_form_task(ctx: pipeline.FormContext, client, warehouse, run_id: st
     With ``upto`` (the watermark, when the pull follows) ids above it are left to the pull.
     Returns the counts and the highest id the server listed (0 for none)."""
     counts = FormCounts()
-    manifest = warehouse.manifest(ctx.form.form_id)
     listing = client.manifest(ctx.asset_uid)
-    refetch, deleted = pipeline.changed_ids(listing, manifest)
+    found = pipeline.changed_ids(listing, warehouse.manifest_index(ctx.form.form_id))
     counts.requests += getattr(listing, "requests", 0)
-    highest = max([*refetch, *(set(manifest) - deleted)], default=0)
-    if deleted:
-        warehouse.erase(ctx.form, sorted(deleted), run_id=run_id, reason="deleted_on_server")
-        counts.deleted = len(deleted)
-    if upto is not None:
-        refetch = [i for i in refetch if i <= upto]
+    if found.deleted:
+        warehouse.erase(ctx.form, found.deleted, run_id=run_id, reason="deleted_on_server")
+        counts.deleted = len(found.deleted)
+    refetch = found.refetch if upto is None else [i for i in found.refetch if i <= upto]
     for chunk in client.fetch_ids(ctx.asset_uid, refetch):
-        known = {i: manifest[i] for i in (r.get("_id") for r in chunk) if i in manifest}
+        ids = [r.get("_id") for r in chunk if isinstance(r, dict)]
+        known = warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
         counts.add(pipeline.process_batch(ctx, warehouse, run_id, chunk, watermark=None, known=known))
-    return counts, highest
+    return counts, found.highest
 
 
 @task(**_TASK)

@@ -4,7 +4,8 @@ Public API (see warehouse/README.md):
 
 * ``Warehouse(url)`` / ``Warehouse.from_settings(settings)``
 * ``.plan(form_versions_by_form) -> SchemaPlan`` / ``.upgrade(...) -> SchemaPlan``
-* ``.watermark(form_id)``, ``.manifest(form_id, ids=None)``
+* ``.watermark(form_id)``, ``.manifest(form_id, ids=None)``, ``.manifest_index(form_id)``
+  (sorted ids and digests for the reconcile scan; ``warehouse.manifest.digest``)
 * ``.begin_run(run_id, form_ids)``, ``.apply_batch(form, LoadBatch) -> LoadCounts``,
   ``.finish_run(run_id, form_id, counts, status, error_code=None)``, ``.run_records(run_id)``
 * ``.quarantine_list(...)``, ``.quarantine_get(form_id, _id)``, ``.quarantine_mark(...)``
@@ -18,6 +19,7 @@ Public API (see warehouse/README.md):
 
 from warehouse.facade import Warehouse
 from warehouse.load import LoadBatch, LoadCounts, ManifestEntry
+from warehouse.manifest import ManifestIndex, digest
 from warehouse.plan import PlanStep, SchemaPlan
 from warehouse.quarantine import QuarantineEntry, QuarantineItem
 from warehouse.release import ReleaseCounts
@@ -26,5 +28,6 @@ from warehouse.session import ANALYTICS, REPORTING, RESTRICTED, ZONES, zone_file
 
 __all__ = [
     "ANALYTICS", "REPORTING", "RESTRICTED", "ZONES", "LoadBatch", "LoadCounts", "ManifestEntry",
+    "ManifestIndex", "digest",
     "PlanStep", "QuarantineEntry", "QuarantineItem", "ReleaseCounts", "RunRecord", "SchemaPlan", "Warehouse", "zone_files",
 ]

@@ -24,6 +24,7 @@ from warehouse import quarantine as qmod
 from warehouse.derive import FormSchema, PolicyFor, derive_form
 from warehouse.fastload import ID_CHUNK
 from warehouse.load import LoadBatch, LoadCounts, ManifestEntry, apply_batch
+from warehouse.manifest import ManifestIndex, read_index
 from warehouse.migrate import current_revision, ensure_schemas, head_revision, upgrade_fixed
 from warehouse.plan import SchemaPlan, apply_form_steps, form_steps, registry
 from warehouse.release import Decision, ReleaseCounts
@@ -172,6 +173,12 @@ class Warehouse:
                 for i in range(0, len(wanted), ID_CHUNK):
                     rows += conn.execute(q.where(m.c._id.in_(wanted[i:i + ID_CHUNK]))).all()
             return {r._id: ManifestEntry(r._id, r._uuid, r.state, r.form_version, r.validation_status) for r in rows}
+
+    def manifest_index(self, form_id: str) -> ManifestIndex:
+        """The whole manifest of a form as sorted ids and digests (warehouse/manifest.py):
+        what the reconcile scan compares, 16 bytes per submission."""
+        with self.engine.connect() as conn:
+            return read_index(conn, form_id)
 
     def apply_batch(self, form: Form | str, batch: LoadBatch) -> LoadCounts:
         form_id = form if isinstance(form, str) else form.form_id

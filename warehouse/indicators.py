@@ -19,7 +19,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from suara.forms import Form
-from suara.indicators import columns_used, compute_chunks, indicators_for
+from suara.indicators import columns_used, indicators_for
+from warehouse.indicator_blocks import Totals, refresh_totals
 from warehouse.ops import distributions, indicator_cells, quality, responses
 from warehouse.session import RESTRICTED
 
@@ -42,24 +43,17 @@ def _read(conn: sa.Connection, zone: str, table: str) -> pd.DataFrame | None:
     return pd.read_sql(sa.text(f'SELECT * FROM {zone}."{table}"'), conn)
 
 
-CHUNK_ROWS = 20_000
-
-
-def source_chunks(conn: sa.Connection, form: Form, chunk_rows: int = CHUNK_ROWS):
-    """The columns the form's indicators and distributions read from its submission table
-    in the restricted zone — every loaded row (the secure dataset; analytics holds the
-    k-anonymous subset) — ``chunk_rows`` rows at a time, so the refresh's memory is bounded by
-    the chunk, not by the form's history, and the driver converts only the cells needed."""
+def source_columns(conn: sa.Connection, form: Form) -> list[str] | None:
+    """The columns the form's indicators and distributions read from its submission table in
+    the restricted zone — every loaded row (the secure dataset; analytics holds the
+    k-anonymous subset) — so the driver converts only the cells needed; None before the table
+    exists."""
     insp = sa.inspect(conn)
     if not insp.has_table(form.form_id, schema=RESTRICTED):
-        return
+        return None
     present = [c["name"] for c in insp.get_columns(form.form_id, schema=RESTRICTED)]
     wanted = columns_used(indicators_for(form), present) | {f for f, _ in _distribution_fields(form)}
-    names = ", ".join(f'"{c}"' for c in present if c in wanted or c == "_id")
-    # stream_results: a server-side cursor on PostgreSQL, whose driver otherwise fetches the
-    # whole result into memory before the first chunk (SQLite's cursor streams anyway).
-    sql = sa.text(f'SELECT {names} FROM {RESTRICTED}."{form.form_id}" ORDER BY _id').execution_options(stream_results=True)
-    yield from pd.read_sql(sql, conn, chunksize=chunk_rows)
+    return [c for c in present if c in wanted or c == "_id"]
 
 
 def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
@@ -86,20 +80,29 @@ def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
 
 
 def refresh(conn: sa.Connection, form: Form, now=None) -> int:
-    """Recompute and replace a form's reporting rows; returns the number of indicator cells."""
+    """Recompute and replace a form's reporting rows; returns the number of indicator cells.
+
+    Sums come per block of ids (warehouse/indicator_blocks.py): only blocks whose rows changed
+    since the last refresh are read again."""
     refresh_operations(conn, form)
-    distribution = {field: counts for field, counts in _distribution_fields(form)}
-    chunks = (_count_distribution(chunk, distribution) for chunk in source_chunks(conn, form))
-    cells = compute_chunks(indicators_for(form), chunks)
+    now = now or pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+    indicators = indicators_for(form)
+    columns = source_columns(conn, form)
+    totals = Totals() if columns is None else refresh_totals(
+        conn, form.form_id, form.form_id, columns, indicators, _count_distributions(form),
+        repr(sorted(SCORE_BANDS.items())), now)
+    cells = pd.DataFrame([row for ind in indicators if totals.sums.get(ind.id) for row in ind.rows(totals.sums[ind.id])])
     conn.execute(indicator_cells.delete().where(indicator_cells.c.form_id == form.form_id))
     conn.execute(distributions.delete().where(distributions.c.form_id == form.form_id))
     if cells.empty:
         return 0
     cells = _suppress(cells, form)
-    cells["refreshed_at"] = now or pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+    cells["refreshed_at"] = now
     cols = [c.name for c in indicator_cells.columns]
     records = cells[cols].astype(object).where(cells[cols].notna(), None).to_dict("records")
     conn.execute(indicator_cells.insert(), records)
+    distribution = {f: {label: totals.counts.get(f, {}).get(label, 0) for label in labels}
+                    for f, labels in _distribution_fields(form)}
     _write_distributions(conn, form, distribution)
     return len(records)
 
@@ -126,23 +129,30 @@ def refresh_operations(conn: sa.Connection, form: Form) -> None:
 
 
 def _distribution_fields(form: Form):
-    """(field, running counts per band) for the banded distributions this form reports."""
+    """(field, bucket labels) for the banded distributions this form reports."""
     for field, (form_id, _, labels) in SCORE_BANDS.items():
         if form_id == form.form_id:
-            yield field, dict.fromkeys(labels, 0)
+            yield field, labels
 
 
-def _count_distribution(chunk: pd.DataFrame, distribution: dict[str, dict[str, int]]) -> pd.DataFrame:
-    """Add one chunk's banded counts (and hand the chunk on to the indicators)."""
-    for field, counts in distribution.items():
-        if field not in chunk.columns:
-            continue
-        _, edges, labels = SCORE_BANDS[field]
-        scores = pd.to_numeric(chunk[field], errors="coerce").dropna()
-        banded = pd.cut(scores, bins=list(edges), right=False, labels=list(labels))
-        for label, n in banded.value_counts().items():
-            counts[str(label)] += int(n)
-    return chunk
+def _count_distributions(form: Form):
+    """Counts per block, field and band label of one chunk (the refresh's ``count``)."""
+    fields = [f for f, _ in _distribution_fields(form)]
+
+    def count(chunk: pd.DataFrame, blocks: np.ndarray) -> dict[int, dict[str, dict[str, int]]]:
+        out: dict[int, dict[str, dict[str, int]]] = {}
+        for name in fields:
+            if name not in chunk.columns:
+                continue
+            _, edges, labels = SCORE_BANDS[name]
+            scores = pd.to_numeric(chunk[name], errors="coerce")
+            banded = pd.cut(scores, bins=list(edges), right=False, labels=list(labels))
+            pairs = pd.DataFrame({"block": blocks, "band": banded.to_numpy()}).dropna()
+            for (block, band), n in pairs.value_counts().items():
+                out.setdefault(int(block), {}).setdefault(name, {})[str(band)] = int(n)
+        return out
+
+    return count
 
 
 def _write_distributions(conn: sa.Connection, form: Form, distribution: dict[str, dict[str, int]]) -> None:

@@ -179,6 +179,21 @@ table_catalogue = sa.Table(
     comment="One row per analytics form table: what one of its rows is (SQLite keeps no table comments).",
 )
 
+# The reporting refresh's working sums per block of submission ids (warehouse/indicators.py):
+# raw, unsuppressed figures, so they stay in the restricted zone with the rows they sum.
+indicator_blocks = sa.Table(
+    "indicator_blocks", metadata,
+    sa.Column("form_id", sa.String(128), primary_key=True),
+    sa.Column("block", sa.BigInteger(), primary_key=True),
+    sa.Column("block_ids", sa.BigInteger(), nullable=False),  # ids per block: block = _id // block_ids
+    sa.Column("definition", sa.String(64), nullable=False),   # digest of indicator code and columns
+    sa.Column("rows_state", sa.String(128), nullable=False),  # count, Σ_id, latest _loaded_at
+    sa.Column("sums", sa.Text(), nullable=False),              # JSON: indicator and distribution sums
+    _ts("computed_at", nullable=False),
+    schema=RESTRICTED,
+    comment="Indicator sums per block of submission ids, reused while the block's rows are unchanged.",
+)
+
 # Per-run logs, left out of exact warehouse comparisons.
 # -- reporting: aggregates only (warehouse/indicators.py refreshes them after each form's run) --
 
@@ -235,4 +250,6 @@ quality = sa.Table(
 )
 
 
-LOG_TABLES = {run_records.key, quarantine_actions.key, privacy_audits.key, responses.key}
+# Left out of exact comparisons: per-run logs, and the refresh's working sums (they depend on
+# when and in which chunks rows were summed; the reporting tables they produce are compared).
+LOG_TABLES = {run_records.key, quarantine_actions.key, privacy_audits.key, responses.key, indicator_blocks.key}

@@ -149,21 +149,33 @@ class Indicator:
         Sums add up across chunks of a table, so a large table can be read a chunk at a time
         (memory bounded by the chunk, not the table) and combined with :func:`merge_sums`.
         """
+        out = self.sums_by_block(df, np.zeros(len(df), dtype=np.int64)).get(0, {})
+        return out or {("all", "all"): (0.0, 0.0, 0)}
+
+    def sums_by_block(self, df: Frame, blocks: np.ndarray) -> dict[int, dict[tuple[str, str], tuple[float, float, int]]]:
+        """:meth:`sums` of each block of rows (``blocks`` gives every row's block number) in one
+        pass: the reporting refresh keeps sums per block of ids and recomputes only the
+        blocks whose rows changed (warehouse/indicators.py)."""
         num_ = pd.to_numeric(self.numerator(df), errors="coerce").astype("float64").fillna(0.0).to_numpy()
         den = pd.to_numeric(self.denominator(df), errors="coerce").astype("float64").fillna(0.0).to_numpy()
         n = (den > 0).astype(np.int64)
-        out = {("all", "all"): (float(num_.sum()), float(den.sum()), int(n.sum()))}
+        block_of, block_ids = pd.factorize(np.asarray(blocks, dtype=np.int64))
+        width = len(block_ids)
+        out: dict[int, dict] = {int(b): {} for b in block_ids}
+        totals = [np.bincount(block_of, weights=w, minlength=width) for w in (num_, den, n)]
+        for k, b in enumerate(block_ids):
+            out[int(b)][("all", "all")] = (float(totals[0][k]), float(totals[1][k]), int(round(totals[2][k])))
         for g in self.by:
             codes, uniques = _codes(df, g)
             # Missing values are a group of their own, after the answered ones.
-            keys = np.where(codes < 0, len(uniques), codes)
             size = len(uniques) + 1
-            sums = [np.bincount(keys, weights=w, minlength=size) for w in (num_, den)]
-            counts = np.bincount(keys, weights=n, minlength=size)
-            present = np.bincount(keys, minlength=size) > 0
+            keys = block_of * size + np.where(codes < 0, len(uniques), codes)
+            sums = [np.bincount(keys, weights=w, minlength=width * size) for w in (num_, den, n)]
+            present = np.bincount(keys, minlength=width * size) > 0
             for k in np.flatnonzero(present):
-                value = uniques[k] if k < len(uniques) else "(missing)"
-                out[(g, value)] = (float(sums[0][k]), float(sums[1][k]), int(counts[k]))
+                b, v = divmod(int(k), size)
+                value = uniques[v] if v < len(uniques) else "(missing)"
+                out[int(block_ids[b])][(g, value)] = (float(sums[0][k]), float(sums[1][k]), int(round(sums[2][k])))
         return out
 
     def rows(self, sums: dict[tuple[str, str], tuple[float, float, int]]) -> list[dict]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from suara.errors import WarehouseError
 from tests.integration.warehouse.helpers import load
 from tests.unit.warehouse.sample_forms import FORM_ID, frames
-from warehouse import LoadBatch, QuarantineItem, Warehouse
+from warehouse import LoadBatch, QuarantineItem, Warehouse, digest
 
 pytestmark = pytest.mark.integration
 KIDS = f"{FORM_ID}__kids"
@@ -92,6 +92,20 @@ def test_manifest__after_load__uuid_version_and_validation_recorded(wh):
     assert sorted(entries) == [2, 3]
     assert entries[2].uuid == "uuid-2" and entries[2].state == "loaded"
     assert (entries[2].form_version, entries[2].validation_status) == ("2026010101", "validation_status_approved")
+
+
+def test_manifest_index__read_in_slices__same_ids_and_digests_as_the_manifest(wh, monkeypatch):
+    """Should hand the reconcile scan every stored id, ascending, with the digest of its uuid
+    and validation status, however many rows each read takes."""
+    import warehouse.manifest
+
+    monkeypatch.setattr(warehouse.manifest, "READ_ROWS", 2)
+    load(wh, FORM_ID, _batch([3, 1, 2]))
+    index = wh.manifest_index(FORM_ID)
+    entries = wh.manifest(FORM_ID)
+    assert index.ids.tolist() == [1, 2, 3]
+    assert index.digests.tolist() == [digest(entries[i].uuid, entries[i].validation_status) for i in (1, 2, 3)]
+    assert len(wh.manifest_index("no_such_form")) == 0
 
 
 def test_apply_batch__crash_after_rows__nothing_half_written(wh, monkeypatch):

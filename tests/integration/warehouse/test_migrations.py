@@ -26,7 +26,7 @@ def test_migrations__head__match_ops_models(warehouse_url):
     """Should leave no difference between the migrated database and warehouse/ops.py."""
     with Warehouse(warehouse_url) as wh:
         plan = wh.upgrade(versions(V1))
-        assert plan.fixed_to == head_revision() == "0003"
+        assert plan.fixed_to == head_revision() == "0004"
         with wh.engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={
                 "include_schemas": True, "include_object": _fixed_only, "compare_type": True,
@@ -45,7 +45,7 @@ def test_upgrade__warehouse_at_0001__migrates_to_head_and_fills_catalogue(wareho
             command.upgrade(alembic_config(conn), "0001")
         plan = wh.upgrade(versions(V1))
         catalogue = {r["table_name"]: r for r in wh.dump("analytics")["table_catalogue"]}
-    assert "migrate fixed tables: 0001 → 0003" in str(plan)
+    assert "migrate fixed tables: 0001 → 0004" in str(plan)
     assert catalogue[FORM_ID]["grain_en"].startswith("One row per submission of form wh_demo")
     assert catalogue[f"{FORM_ID}__kids"]["parent_table"] == FORM_ID
     assert catalogue[f"{FORM_ID}__kids"]["grain_id"].startswith("Satu baris per butir kelompok ulangan kids")

@@ -1,0 +1,178 @@
+"""Indicator sums per block of submission ids, so a refresh re-reads only what changed.
+
+Recomputing a form's indicators from every row cost 0.7 s per 10,000 rows: over a minute per
+sync for a million-submission form, even when the sync found nothing new. The sums are
+additive, so the refresh keeps them per block of ids (``block = _id // block_ids``, about
+20,000 rows each) in ``restricted.indicator_blocks``, with the state of the block's rows as one
+``GROUP BY`` over the submission table reads it: row count, Σ ``_id`` and the latest
+``_loaded_at``. Every write stamps its rows' ``_loaded_at`` with the time of writing, later
+than the block's last computation; an insert or an erasure changes the count and Σ ``_id``. A
+block whose state differs is re-read and summed again; the others are reused. When the
+indicator code, the score bands or the columns present change (``definition``), every block
+is recomputed.
+
+The stored sums are raw (before small-cell suppression): they stay in the restricted zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from suara.indicators import Indicator
+from suara.indicators.engine import merge_sums
+from warehouse.ops import indicator_blocks
+from warehouse.session import RESTRICTED
+
+TARGET_ROWS = 20_000   # rows per block wanted: a late row re-reads at most about this many
+CHUNK_ROWS = 20_000    # rows per read of the blocks being recomputed
+
+# (field → running counts per label) for one block: the banded score distributions.
+Counter = Callable[[pd.DataFrame, np.ndarray], dict[int, dict[str, dict[str, int]]]]
+
+
+@dataclass
+class Totals:
+    """What a refresh publishes from: sums per indicator and counts per distribution."""
+
+    sums: dict[str, dict] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    blocks: int = 0        # blocks the form's rows fall in
+    recomputed: int = 0    # of which re-read by this refresh
+
+    def add(self, block: dict) -> None:
+        for ind_id, cells in block["i"].items():
+            merge_sums(self.sums.setdefault(ind_id, {}), {(g, v): (a, b, int(n)) for g, v, a, b, n in cells})
+        for name, counts in block["d"].items():
+            mine = self.counts.setdefault(name, {})
+            for label, n in counts.items():
+                mine[label] = mine.get(label, 0) + int(n)
+
+
+def definition(form_id: str, columns: Iterable[str], extra: str) -> str:
+    """Digest of what the sums depend on besides the rows: the indicator code, ``extra`` (the
+    score bands) and the columns the table has."""
+    import suara.indicators
+
+    h = hashlib.sha256()
+    for path in sorted(Path(suara.indicators.__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    h.update(json.dumps([form_id, sorted(columns), extra]).encode())
+    return h.hexdigest()[:64]
+
+
+def _q(conn: sa.Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _block_ids(conn: sa.Connection, table: str, cached: dict) -> int:
+    """Ids per block: the cached choice, else enough for about TARGET_ROWS rows at the form's
+    id density (Kobo's ids are server-wide, so one form's may be sparse)."""
+    if cached:
+        return int(next(iter(cached.values()))["block_ids"])
+    rows, low, high = conn.exec_driver_sql(
+        f"SELECT COUNT(*), MIN(_id), MAX(_id) FROM {RESTRICTED}.{_q(conn, table)}").one()
+    if not rows:
+        return TARGET_ROWS
+    return max(TARGET_ROWS, math.ceil((int(high) - int(low) + 1) * TARGET_ROWS / int(rows)))
+
+
+def _states(conn: sa.Connection, table: str, block_ids: int) -> dict[int, str]:
+    sql = (f"SELECT _id / {int(block_ids)} AS block, COUNT(*), SUM(_id), MAX(_loaded_at) "
+           f"FROM {RESTRICTED}.{_q(conn, table)} GROUP BY _id / {int(block_ids)}")
+    return {int(b): f"{n}:{s}:{m}" for b, n, s, m in conn.exec_driver_sql(sql)}
+
+
+def _cached(conn: sa.Connection, form_id: str, digest: str) -> dict[int, dict]:
+    t = indicator_blocks
+    rows = conn.execute(sa.select(t.c.block, t.c.block_ids, t.c.definition, t.c.rows_state, t.c.sums)
+                        .where(t.c.form_id == form_id)).mappings().all()
+    if any(r["definition"] != digest for r in rows):
+        return {}  # code or columns changed: nothing cached can be trusted
+    return {int(r["block"]): dict(r) for r in rows}
+
+
+def _ranges(blocks: list[int], block_ids: int) -> list[tuple[int, int]]:
+    """Consecutive blocks merged into [low, high) id ranges."""
+    out: list[tuple[int, int]] = []
+    for b in sorted(blocks):
+        low, high = b * block_ids, (b + 1) * block_ids
+        if out and out[-1][1] == low:
+            out[-1] = (out[-1][0], high)
+        else:
+            out.append((low, high))
+    return out
+
+
+def _read(conn: sa.Connection, table: str, columns: list[str], ranges: list[tuple[int, int]] | None) -> Iterator[pd.DataFrame]:
+    names = ", ".join(_q(conn, c) for c in columns)
+    base = f"SELECT {names} FROM {RESTRICTED}.{_q(conn, table)}"
+    # stream_results: a server-side cursor on PostgreSQL, whose driver otherwise fetches the
+    # whole result before the first chunk.
+    if ranges is None:
+        queries = [sa.text(f"{base} ORDER BY _id")]
+    else:
+        queries = [sa.text(f"{base} WHERE _id >= {low} AND _id < {high} ORDER BY _id") for low, high in ranges]
+    for q in queries:
+        yield from pd.read_sql(q.execution_options(stream_results=True), conn, chunksize=CHUNK_ROWS)
+
+
+def _encode(sums: dict[str, dict], counts: dict[str, dict[str, int]]) -> str:
+    return json.dumps({"i": {ind: [[g, v, a, b, n] for (g, v), (a, b, n) in cells.items()]
+                             for ind, cells in sums.items()},
+                       "d": counts}, separators=(",", ":"))
+
+
+def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[str],
+                   indicators: list[Indicator], count: Counter, extra: str, now) -> Totals:
+    """The form's indicator sums and distribution counts over every row of ``table`` in the
+    restricted zone, re-reading only blocks whose rows changed since they were summed."""
+    digest = definition(form_id, columns, extra)
+    cached = _cached(conn, form_id, digest)
+    block_ids = _block_ids(conn, table, cached)
+    states = _states(conn, table, block_ids)
+    dirty = sorted(b for b, s in states.items() if b not in cached or cached[b]["rows_state"] != s)
+    gone = sorted(set(cached) - set(states))
+
+    fresh: dict[int, dict] = {b: {"i": {}, "d": {}} for b in dirty}
+    if dirty:
+        ranges = None if len(dirty) == len(states) else _ranges(dirty, block_ids)
+        for chunk in _read(conn, table, columns, ranges):
+            blocks = chunk["_id"].to_numpy(dtype=np.int64) // block_ids
+            for ind in indicators:
+                for b, cells in ind.sums_by_block(chunk, blocks).items():
+                    merge_sums(fresh[b]["i"].setdefault(ind.id, {}), cells)
+            for b, dist in count(chunk, blocks).items():
+                for name, labels in dist.items():
+                    mine = fresh[b]["d"].setdefault(name, {})
+                    for label, n in labels.items():
+                        mine[label] = mine.get(label, 0) + n
+
+    t = indicator_blocks
+    stale = [*dirty, *gone]
+    if set(cached) <= set(stale):  # also drops rows of an older definition
+        conn.execute(t.delete().where(t.c.form_id == form_id))
+    else:
+        for i in range(0, len(stale), 500):
+            conn.execute(t.delete().where(t.c.form_id == form_id, t.c.block.in_(stale[i:i + 500])))
+    if dirty:
+        conn.execute(t.insert(), [
+            {"form_id": form_id, "block": b, "block_ids": block_ids, "definition": digest,
+             "rows_state": states[b], "sums": _encode(fresh[b]["i"], fresh[b]["d"]), "computed_at": now}
+            for b in dirty])
+
+    totals = Totals(blocks=len(states), recomputed=len(dirty))
+    for b in states:
+        if b in fresh:
+            totals.add(json.loads(_encode(fresh[b]["i"], fresh[b]["d"])))
+        else:
+            totals.add(json.loads(cached[b]["sums"]))
+    return totals
