@@ -123,3 +123,25 @@ def test_compute_chunks__two_threads__each_gets_its_own_figures():
         t.join()
     for k in inputs:
         pd.testing.assert_frame_equal(got[k].sort_values(key).reset_index(drop=True), expected[k])
+
+
+def test_sums_by_block__blocks_add_up_to_the_whole_and_each_block_is_its_rows():
+    """Should give each block of ids the sums of its own rows (the reporting refresh keeps
+    them per block and re-reads only changed blocks), adding up to the whole frame's sums."""
+    from suara.indicators.engine import merge_sums
+
+    df = pd.DataFrame({"eligible": ["1"] * 9 + ["0"], "sex": ["female", "male", None] * 3 + ["female"],
+                       "contract": ["pkwtt", "pkwt", "dk", "pkwtt", "pkwtt", None, "daily", "pkwtt", "pkwt", "pkwtt"]})
+    blocks = [7, 7, 7, 2, 2, 2, 2, 9, 9, 9]  # unordered block numbers, as ids // block size give
+    for ind in RB:
+        per_block = ind.sums_by_block(df, pd.Series(blocks).to_numpy())
+        assert sorted(per_block) == [2, 7, 9]
+        total: dict = {}
+        for b, cells in per_block.items():
+            rows = [i for i, x in enumerate(blocks) if x == b]
+            assert cells == ind.sums(df.iloc[rows]), (ind.id, b)
+            merge_sums(total, cells)
+        whole = ind.sums(df)
+        assert total.keys() == whole.keys(), ind.id
+        for key, (num, den, n) in whole.items():
+            assert total[key] == (pytest.approx(num), pytest.approx(den), n), (ind.id, key)
