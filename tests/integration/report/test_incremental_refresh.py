@@ -20,6 +20,7 @@ from suara.forms import load_form_versions
 from suara.normalise import normalise
 from suara.privacy import PrivacyKeys, anonymise
 from tests.conftest import FORMS_DIR
+from tests.integration.warehouse.conftest import warehouse_url  # noqa: F401 - SQLite and PostgreSQL
 from tests.unit.suara.report.report_data import real_forms
 from warehouse import LoadBatch, Warehouse, indicator_blocks
 
@@ -43,9 +44,9 @@ def _load(wh: Warehouse, n: int, *, start: int = 1, seed: int = 3, run: str = "r
 
 
 @pytest.fixture()
-def wh(tmp_path, monkeypatch):
+def wh(warehouse_url, monkeypatch):  # noqa: F811
     monkeypatch.setattr(indicator_blocks, "TARGET_ROWS", 50)  # blocks of 50 ids
-    w = Warehouse(f"sqlite:///{tmp_path / 'wh.db'}", restricted_key="test-only-restricted-key-0123456789abcdef")
+    w = Warehouse(warehouse_url, restricted_key="test-only-restricted-key-0123456789abcdef")
     w.upgrade({FORM.form_id: load_form_versions(FORM.form_id, FORMS_DIR)})
     yield w
     w.close()
