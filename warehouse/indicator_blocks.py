@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from suara.indicators import Indicator
 from suara.indicators.engine import merge_sums
 from warehouse.ops import indicator_blocks
 from warehouse.session import RESTRICTED
+
+log = logging.getLogger(__name__)
 
 TARGET_ROWS = 20_000   # rows per block wanted: a late row re-reads at most about this many
 CHUNK_ROWS = 20_000    # rows per read of the blocks being recomputed
@@ -136,7 +139,13 @@ def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[
     """The form's indicator sums and distribution counts over every row of ``table`` in the
     restricted zone, re-reading only blocks whose rows changed since they were summed."""
     digest = definition(form_id, columns, extra)
-    cached = _cached(conn, form_id, digest)
+    keep = sa.inspect(conn).has_table(indicator_blocks.name, schema=RESTRICTED)
+    if not keep:
+        # A warehouse whose fixed tables predate revision 0004: publish from every row, as
+        # before, rather than fail the sync's reporting step.
+        log.warning("restricted.indicator_blocks is missing, so reporting was recomputed from every row; "
+                    "run `suara warehouse upgrade` to keep indicator sums per block")
+    cached = _cached(conn, form_id, digest) if keep else {}
     block_ids = _block_ids(conn, table, cached)
     states = _states(conn, table, block_ids)
     dirty = sorted(b for b, s in states.items() if b not in cached or cached[b]["rows_state"] != s)
@@ -156,7 +165,22 @@ def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[
                     for label, n in labels.items():
                         mine[label] = mine.get(label, 0) + n
 
+    if keep:
+        _store(conn, form_id, block_ids, digest, states, fresh, cached, gone, now)
+    totals = Totals(blocks=len(states), recomputed=len(dirty))
+    for b in states:
+        if b in fresh:
+            totals.add(json.loads(_encode(fresh[b]["i"], fresh[b]["d"])))
+        else:
+            totals.add(json.loads(cached[b]["sums"]))
+    return totals
+
+
+def _store(conn: sa.Connection, form_id: str, block_ids: int, digest: str, states: dict[int, str],
+           fresh: dict[int, dict], cached: dict[int, dict], gone: list[int], now) -> None:
+    """Replace the cache rows of the recomputed and vanished blocks."""
     t = indicator_blocks
+    dirty = sorted(fresh)
     stale = [*dirty, *gone]
     if set(cached) <= set(stale):  # also drops rows of an older definition
         conn.execute(t.delete().where(t.c.form_id == form_id))
@@ -168,11 +192,3 @@ def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[
             {"form_id": form_id, "block": b, "block_ids": block_ids, "definition": digest,
              "rows_state": states[b], "sums": _encode(fresh[b]["i"], fresh[b]["d"]), "computed_at": now}
             for b in dirty])
-
-    totals = Totals(blocks=len(states), recomputed=len(dirty))
-    for b in states:
-        if b in fresh:
-            totals.add(json.loads(_encode(fresh[b]["i"], fresh[b]["d"])))
-        else:
-            totals.add(json.loads(cached[b]["sums"]))
-    return totals

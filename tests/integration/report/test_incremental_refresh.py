@@ -143,3 +143,19 @@ def test_refresh__block_sums__kept_in_the_restricted_zone_only(wh):
     assert "indicator_blocks" not in wh.dump("analytics") and "indicator_blocks" not in wh.dump("reporting")
     with wh.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM restricted.indicator_blocks")).scalar_one() == 2
+
+
+def test_refresh__warehouse_before_revision_0004__publishes_from_every_row_and_says_upgrade(wh, reads, caplog):
+    """Should still publish the same reporting on a warehouse whose fixed tables predate the
+    block sums, and say how to get them, instead of failing the sync's reporting step."""
+    _load(wh, 120)
+    wh.refresh_reporting(FORM)
+    expected = _reporting(wh)
+    with wh.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE restricted.indicator_blocks"))
+    reads.clear()
+    with caplog.at_level("WARNING", logger="warehouse.indicator_blocks"):
+        wh.refresh_reporting(FORM)
+    assert _reporting(wh) == expected
+    assert sorted(reads) == _stored(wh)
+    assert "suara warehouse upgrade" in caplog.text
