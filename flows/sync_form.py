@@ -48,13 +48,19 @@ _TASK = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
              retry_condition_fn=_warehouse_transient, persist_result=False)
 
 
+def _known(ctx: pipeline.FormContext, warehouse, records: list) -> dict:
+    """The manifest entries of the submissions in ``records`` (to count updates, skip unchanged)."""
+    ids = [r.get("_id") for r in records if isinstance(r, dict)]
+    return warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
+
+
 @task(**_TASK)
 def load_page(ctx: pipeline.FormContext, warehouse, run_id: str, page) -> FormCounts:
     """Carry one fetched page through every stage and load it (one transaction)."""
     if not page.results:
         return FormCounts(requests=page.requests)
+    known = _known(ctx, warehouse, page.results)
     ids = [r.get("_id") for r in page.results if isinstance(r, dict)]
-    known = warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
     counts = pipeline.process_batch(ctx, warehouse, run_id, page.results,
                                     watermark=page.next_after_id or max(i for i in ids if isinstance(i, int)),
                                     known=known)
@@ -118,8 +124,7 @@ def reconcile_form_task(ctx: pipeline.FormContext, client, warehouse, run_id: st
         counts.deleted = len(found.deleted)
     refetch = found.refetch if upto is None else [i for i in found.refetch if i <= upto]
     for chunk in client.fetch_ids(ctx.asset_uid, refetch):
-        ids = [r.get("_id") for r in chunk if isinstance(r, dict)]
-        known = warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
+        known = _known(ctx, warehouse, chunk)
         counts.add(pipeline.process_batch(ctx, warehouse, run_id, chunk, watermark=None, known=known))
     return counts, found.highest
 
@@ -132,8 +137,7 @@ def reread_late(ctx: pipeline.FormContext, client, warehouse, run_id: str, water
     counts = FormCounts()
     for page in client.iter_late(ctx.asset_uid, watermark):
         counts.requests += page.requests
-        ids = [r.get("_id") for r in page.results if isinstance(r, dict)]
-        known = warehouse.manifest(ctx.form.form_id, ids=[i for i in ids if isinstance(i, int)])
+        known = _known(ctx, warehouse, page.results)
         fresh = [r for r in page.results if not (
             isinstance(r, dict) and r.get("_id") in known and known[r["_id"]].uuid == r.get("_uuid"))]
         if fresh:

@@ -16,6 +16,7 @@ The stored sums are raw (before small-cell suppression): they stay in the restri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -52,22 +53,30 @@ class Totals:
     recomputed: int = 0    # of which re-read by this refresh
 
     def add(self, block: dict) -> None:
+        """Add one block's sums, as ``_decode`` gives them (or as the refresh computed them)."""
         for ind_id, cells in block["i"].items():
-            merge_sums(self.sums.setdefault(ind_id, {}), {(g, v): (a, b, int(n)) for g, v, a, b, n in cells})
+            merge_sums(self.sums.setdefault(ind_id, {}), cells)
         for name, counts in block["d"].items():
             mine = self.counts.setdefault(name, {})
             for label, n in counts.items():
                 mine[label] = mine.get(label, 0) + int(n)
 
 
-def definition(form_id: str, columns: Iterable[str], extra: str) -> str:
-    """Digest of what the sums depend on besides the rows: the indicator code, ``extra`` (the
-    score bands) and the columns the table has."""
+@functools.cache
+def _code_digest() -> str:
+    """The indicator code as installed (read once per process: it cannot change under it)."""
     import suara.indicators
 
     h = hashlib.sha256()
     for path in sorted(Path(suara.indicators.__file__).parent.glob("*.py")):
         h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def definition(form_id: str, columns: Iterable[str], extra: str) -> str:
+    """Digest of what the sums depend on besides the rows: the indicator code, ``extra`` (the
+    score bands) and the columns the table has."""
+    h = hashlib.sha256(_code_digest().encode())
     h.update(json.dumps([form_id, sorted(columns), extra]).encode())
     return h.hexdigest()[:64]
 
@@ -128,10 +137,17 @@ def _read(conn: sa.Connection, table: str, columns: list[str], ranges: list[tupl
         yield from pd.read_sql(q.execution_options(stream_results=True), conn, chunksize=CHUNK_ROWS)
 
 
-def _encode(sums: dict[str, dict], counts: dict[str, dict[str, int]]) -> str:
+def _encode(block: dict) -> str:
     return json.dumps({"i": {ind: [[g, v, a, b, n] for (g, v), (a, b, n) in cells.items()]
-                             for ind, cells in sums.items()},
-                       "d": counts}, separators=(",", ":"))
+                             for ind, cells in block["i"].items()},
+                       "d": block["d"]}, separators=(",", ":"))
+
+
+def _decode(text: str) -> dict:
+    """A stored block back in the form the refresh computes (JSON keeps floats exactly)."""
+    block = json.loads(text)
+    return {"i": {ind: {(g, v): (a, b, int(n)) for g, v, a, b, n in cells} for ind, cells in block["i"].items()},
+            "d": block["d"]}
 
 
 def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[str],
@@ -169,10 +185,7 @@ def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[
         _store(conn, form_id, block_ids, digest, states, fresh, cached, gone, now)
     totals = Totals(blocks=len(states), recomputed=len(dirty))
     for b in states:
-        if b in fresh:
-            totals.add(json.loads(_encode(fresh[b]["i"], fresh[b]["d"])))
-        else:
-            totals.add(json.loads(cached[b]["sums"]))
+        totals.add(fresh[b] if b in fresh else _decode(cached[b]["sums"]))
     return totals
 
 
@@ -190,5 +203,5 @@ def _store(conn: sa.Connection, form_id: str, block_ids: int, digest: str, state
     if dirty:
         conn.execute(t.insert(), [
             {"form_id": form_id, "block": b, "block_ids": block_ids, "definition": digest,
-             "rows_state": states[b], "sums": _encode(fresh[b]["i"], fresh[b]["d"]), "computed_at": now}
+             "rows_state": states[b], "sums": _encode(fresh[b]), "computed_at": now}
             for b in dirty])
