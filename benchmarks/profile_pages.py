@@ -1,4 +1,5 @@
-"""The sync's CPU per page, without HTTP or Prefect: N baseline submissions through
+"""The sync's CPU per page, without HTTP or Prefect: N baseline submissions (the benchmark's,
+pulled from ``suara sandbox`` before the clock starts) through
 ``flows.pipeline.process_batch`` in pages of 1,000, then the release step, into a fresh
 SQLite (or PostgreSQL) warehouse. Prints submissions/s and seconds per stage; ``--profile``
 adds the cProfile table, so a change to one stage can be measured in seconds.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import resource
 import sys
@@ -22,23 +22,29 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from flows import pipeline  # noqa: E402
-from suara import synth  # noqa: E402
 from suara.forms import load_form_versions, load_forms  # noqa: E402
 from suara.privacy import PrivacyKeys  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
 
 
-def submissions(form, n: int, distinct: int = 2000) -> list[dict]:
-    """``distinct`` synthetic submissions repeated with new ids up to n, as JSON gives them."""
-    base = synth.generate(form, min(n, distinct), seed=1)
-    rows = []
-    for i in range(n):
-        r = dict(base[i % len(base)])
-        r["_id"], r["_uuid"] = i + 1, f"uuid-{i + 1}"
-        rows.append(r)
-    return json.loads(json.dumps(rows))
+def submissions(form_id: str, n: int) -> tuple[list[dict], dict[str, str]]:
+    """The benchmark's own submissions (``suara sandbox``, as benchmarks/run.py starts it),
+    pulled over HTTP before the clock starts; and the asset's version map."""
+    import os
+
+    from run import sandbox
+
+    from suara.kobo import KoboClient
+    from suara.settings import load_settings
+
+    with sandbox(n) as (url, token, uid):
+        os.environ.update(KOBO_URL=url, KOBO_TOKEN=token)
+        client = KoboClient(load_settings())
+        rows = [r for page in client.iter_pages(uid, page_size=1000) for r in page.results]
+        return rows, client.version_map(uid)
 
 
 def main(argv=None) -> None:
@@ -51,12 +57,12 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     form = next(f for f in load_forms() if f.form_id == args.form)
-    rows = submissions(form, args.n)
+    rows, version_map = submissions(form.form_id, args.n)
     url = args.url or f"sqlite:///{tempfile.mkdtemp()}/wh.db"
     wh = Warehouse(url, restricted_key="bench-only-restricted-key-0123456789")
     wh.upgrade({form.form_id: load_form_versions(form.form_id)})
     keys = PrivacyKeys(b"bench-only-pseudonym-key-0123456789")
-    ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", {synth.version_uid(form): form.version}, keys)
+    ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", version_map, keys)
     prof = cProfile.Profile() if args.profile else None
     pipeline.STAGE_SECONDS.clear()
     start = time.perf_counter()

@@ -186,6 +186,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     reconcile_step = reconcile_form_task if page_tasks else reconcile_form_task.fn
     late_step = reread_late if page_tasks else reread_late.fn
     release_step = release_form if page_tasks else release_form.fn
+    pipeline.tune_collector()
     started = time.monotonic()
     outcome = FormOutcome(form.form_id)
     progress.emit(form.form_id, "start")

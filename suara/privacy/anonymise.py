@@ -125,8 +125,15 @@ class _Columns:
 
 
 def _frame(cols: list[OutputColumn], columns: _Columns, index) -> pd.DataFrame:
-    data = {c.name: columns.get(c) for c in cols}
-    return pd.DataFrame(data, index=index)[[c.name for c in cols]]
+    if not cols:
+        return pd.DataFrame(index=index)
+    # The columns share ``index``: concat puts them side by side without the copy of every
+    # extension array (pandas 3's str columns are ones) that DataFrame(dict) makes — 7 ms
+    # per page-sized frame, most of anonymising a page.
+    parts = [columns.get(c) for c in cols]
+    out = pd.concat([p if p.index.equals(index) else p.reindex(index) for p in parts], axis=1)
+    out.columns = [c.name for c in cols]
+    return out
 
 
 def anonymise(form: Form, frames: dict[str, pd.DataFrame], keys: PrivacyKeys, *,

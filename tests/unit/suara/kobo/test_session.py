@@ -15,7 +15,7 @@ from suara.errors import (
     KoboPermissionError,
     KoboTransientError,
 )
-from suara.kobo.session import KoboSession, parse_retry_after, sanitise_url
+from suara.kobo.session import KoboSession, parse_json, parse_retry_after, sanitise_url
 from tests.unit.suara.kobo.conftest import make_session
 from tests.unit.suara.kobo.fake_kobo import TOKEN, Fault
 
@@ -33,6 +33,17 @@ def test_sanitise_url__drops_credentials_and_query_values():
     """Should keep paging numbers but hide query values and user:password."""
     shown = sanitise_url("https://u:pw@kf.example.org/api/v2/assets/a1/data/?query=%7B%22name%22%3A%22Siti%22%7D&limit=100&start=200")
     assert shown == "https://kf.example.org/api/v2/assets/a1/data/?query=…&limit=100&start=200"
+
+
+def test_parse_json__what_the_standard_library_accepts_still_parses():
+    # orjson refuses NaN and integers beyond 64 bits; a server sending them must not make a
+    # page "unparsable" (it would be retried until the sync fails).
+    body = b'{"results": [{"_id": 1, "score": NaN, "big": 123456789012345678901234567890, "s": "\\u00e9"}]}'
+    row = parse_json(body)["results"][0]
+    assert row["_id"] == 1 and row["score"] != row["score"]  # NaN
+    assert row["big"] == 123456789012345678901234567890 and row["s"] == "\u00e9"
+    with pytest.raises(ValueError):
+        parse_json(b'{"results": [')
 
 
 def test_parse_retry_after__seconds_and_http_date():
