@@ -17,9 +17,11 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -141,14 +143,37 @@ class Prepared:
 
     batch: object      # warehouse.LoadBatch
     counts: FormCounts
+    validation: object = None    # the page's validation counts (a ValidationResult without rows)
 
 
 def prepare_batch(ctx: FormContext, run_id: str, records: list, *, watermark: int | None,
                   known: dict | None = None) -> Prepared:
     """Every stage of a page but the load: CPU only, no warehouse access."""
-    from suara.privacy import anonymise
+    return finish_batch(ctx, run_id, screen_batch(ctx, records, watermark=watermark), known=known)
+
+
+@dataclass
+class Screened:
+    """A page after decrypt → normalise → validate: the valid rows and what the load needs
+    from the raw page (the pull process sends this, not the page, flows/puller.py)."""
+
+    valid: dict                  # table → typed frame of the valid submissions
+    validation: object           # the page's validation counts (a ValidationResult without rows)
+    quarantine: list             # warehouse.QuarantineItem
+    ids: list                    # every submission id of the page, in order
+    uuids: dict
+    unknown_keys: dict
+    validation_status: dict
+    form_versions: dict
+    raw_ids: set                 # ids whose raw record normalise kept
+    watermark: int | None
+    seconds: dict | None = None  # stage seconds, when the pull process screened it
+
+
+def screen_batch(ctx: FormContext, records: list, *, watermark: int | None) -> Screened:
+    """Decrypt, normalise and validate a page."""
     from validation import validate_batch
-    from warehouse import LoadBatch, QuarantineItem
+    from warehouse import QuarantineItem
 
     quarantine: list = []
     if ctx.form.encrypted:
@@ -159,44 +184,57 @@ def prepare_batch(ctx: FormContext, run_id: str, records: list, *, watermark: in
         norm = normalise(ctx.versions, ctx.form, records, version_map=versions_of(ctx))
     with timed("validate"):
         result = validate_batch(ctx.versions, norm)
-    _remember_validation(ctx, result)
     for q in result.quarantined:
         quarantine.append(QuarantineItem(
             _id=q._id, _uuid=q._uuid, form_version=q.form_version,
             reasons=list(q.reasons), payload=norm.raw.get(q._id),
         ))
+    return Screened(result.valid, result.without_rows(), quarantine, list(norm.ids), norm.uuids,
+                    norm.unknown_keys, _validation_status(norm), _form_versions(norm), set(norm.raw), watermark)
+
+
+def finish_batch(ctx: FormContext, run_id: str, screened: Screened, *, known: dict | None = None) -> Prepared:
+    """Anonymise a screened page into what ``load_prepared`` writes."""
+    from suara.privacy import anonymise
+    from warehouse import LoadBatch
+
+    for stage, seconds in (screened.seconds or {}).items():
+        STAGE_SECONDS[stage] += seconds
+    s, quarantine = screened, screened.quarantine
     known = known or {}
     with timed("anonymise"):
         # k-anonymity is decided after the pages, over the whole table (``release``).
-        release = anonymise(ctx.form, result.valid, ctx.privacy_keys, unknown_keys=norm.unknown_keys,
-                            disclosure=False)
+        release = anonymise(ctx.form, s.valid, ctx.privacy_keys, unknown_keys=s.unknown_keys, disclosure=False)
     quarantined_ids = {q._id for q in quarantine}
     withheld = set(release.withheld) - quarantined_ids
-    pulled_ids = list(norm.ids) + [q._id for q in quarantine if q._id not in norm.raw]
-    loaded_ids = [i for i in norm.ids if i not in quarantined_ids and i not in withheld]
+    pulled_ids = list(s.ids) + [q._id for q in quarantine if q._id not in s.raw_ids]
+    loaded_ids = [i for i in s.ids if i not in quarantined_ids and i not in withheld]
     batch = LoadBatch(
         run_id=run_id,
         analytics=release.analytics,
         restricted=release.restricted,
-        loaded={i: norm.uuids.get(i) for i in loaded_ids},
-        withheld={i: norm.uuids.get(i) for i in withheld},
+        loaded={i: s.uuids.get(i) for i in loaded_ids},
+        withheld={i: s.uuids.get(i) for i in withheld},
         quarantine=quarantine,
         erase=set(release.erase) | withheld | quarantined_ids,
-        validation_status=_validation_status(norm),
-        form_versions=_form_versions(norm),
-        watermark=watermark,
+        validation_status=s.validation_status,
+        form_versions=s.form_versions,
+        watermark=s.watermark,
         audit=release.audit,
     )
     counts = FormCounts(pages=1, pulled=len(pulled_ids), quarantined=len(quarantined_ids),
                         withheld=len(withheld), loaded=len(loaded_ids),
                         updated=sum(1 for i in loaded_ids if i in known))
-    return Prepared(batch, counts)
+    return Prepared(batch, counts, s.validation)
 
 
 def load_prepared(ctx: FormContext, warehouse, prepared: Prepared) -> FormCounts:
-    """Write a prepared page: rows, manifest, watermark and audit in one transaction."""
+    """Write a prepared page: rows, manifest, watermark and audit in one transaction; then add
+    its validation counts to the form's (what the run's Data Docs show)."""
     with timed("load"):
         warehouse.apply_batch(ctx.form, prepared.batch)
+    if prepared.validation is not None:
+        _remember_validation(ctx, prepared.validation)
     return prepared.counts
 
 
@@ -291,3 +329,46 @@ def changed_ids(server: Iterable[tuple[int, str, str | None]], manifest) -> Chan
         same[found] = digests[at[found]] == keys[found]
         refetch.extend(ids[~same].tolist())
     return Changes(refetch, known[~seen].tolist(), highest)
+
+
+def pages(ctx: FormContext, client, after_id: int, page_size: int, *, prefetch: bool,
+          until: Callable[[], bool] | None = None) -> Iterator:
+    """Pages after ``after_id`` until the server has no more, or until ``until()`` says to
+    stop (checked before each next request: the caller then goes on from the last page's
+    ``next_after_id``, and no request is wasted).
+
+    With ``prefetch`` the next page is requested on a second thread while the caller loads
+    this one, so the server's time and the HTTP wait overlap the CPU work of the stages. The
+    order of loading (and so the watermark) is unchanged; a failed request surfaces when its
+    page is due, after the pages before it have loaded. Encrypted forms fetch their media
+    during the load with the same HTTP session, so they fetch on this thread (the next page
+    is requested before this one is handed over, never alongside its load).
+    """
+    fetch = partial(client.fetch_page, ctx.asset_uid, page_size=page_size)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="suara-prefetch") if prefetch else None
+    submit = pool.submit if pool else _at_once
+    try:
+        pending = None
+        while True:
+            # The time the stages wait for a page: with a pool, only what the prefetch has
+            # not hidden; without one, the whole request.
+            with timed("pull"):
+                page = (pending or submit(fetch, after_id=after_id)).result()
+                more = page.next_after_id is not None and not (until and until())
+                pending = submit(fetch, after_id=page.next_after_id) if more else None
+            yield page
+            if not more:
+                return
+    finally:
+        if pool:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _at_once(fn, **kw) -> Future:
+    """``fn`` run now, as a finished future (its error raised by ``result()``, as from a pool)."""
+    done: Future = Future()
+    try:
+        done.set_result(fn(**kw))
+    except Exception as exc:  # noqa: BLE001 - handed to the caller at result()
+        done.set_exception(exc)
+    return done

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import pipeline, progress
 from flows.counts import FormCounts
+from flows.puller import watermark_of
 from suara import redact
 from suara.errors import ConfigurationError, SuaraError
 from suara.forms import Form, load_forms
@@ -55,57 +53,67 @@ def _known(ctx: pipeline.FormContext, warehouse, records: list) -> dict:
 
 
 @task(**_TASK)
-def load_page(ctx: pipeline.FormContext, warehouse, run_id: str, page) -> FormCounts:
-    """Carry one fetched page through every stage and load it (one transaction)."""
-    if not page.results:
+def load_page(ctx: pipeline.FormContext, warehouse, run_id: str, page, screened=None) -> FormCounts:
+    """Carry one fetched page through every stage and load it (one transaction); with
+    ``screened`` (normalised and validated by the pull process, flows/puller.py), the rest."""
+    if screened is not None:
+        known = warehouse.manifest(ctx.form.form_id, ids=screened.ids)
+        counts = pipeline.load_prepared(ctx, warehouse, pipeline.finish_batch(ctx, run_id, screened, known=known))
+    elif page.results:
+        counts = pipeline.process_batch(ctx, warehouse, run_id, page.results, watermark=watermark_of(page),
+                                        known=_known(ctx, warehouse, page.results))
+    else:
         return FormCounts(requests=page.requests)
-    known = _known(ctx, warehouse, page.results)
-    ids = [r.get("_id") for r in page.results if isinstance(r, dict)]
-    counts = pipeline.process_batch(ctx, warehouse, run_id, page.results,
-                                    watermark=page.next_after_id or max(i for i in ids if isinstance(i, int)),
-                                    known=known)
     counts.requests += page.requests
     return counts
 
 
-def pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int, *, prefetch: bool) -> Iterator:
-    """Pages after ``after_id`` until the server has no more.
+def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_id: str, after_id: int,
+          load, outcome: FormOutcome) -> int:
+    """Every page after ``after_id``, loaded in page order; returns the cursor of the last.
 
-    With ``prefetch`` the next page is requested on a second thread while the caller loads
-    this one, so the server's time and the HTTP wait overlap the CPU work of the stages. The
-    order of loading (and so the watermark) is unchanged; a failed request surfaces when its
-    page is due, after the pages before it have loaded. Encrypted forms fetch their media
-    during the load with the same HTTP session, so they fetch on this thread (the next page
-    is requested before this one is handed over, never alongside its load).
-    """
-    fetch = partial(client.fetch_page, ctx.asset_uid, page_size=page_size)
-    pool = ThreadPoolExecutor(1, thread_name_prefix="suara-prefetch") if prefetch else None
-    submit = pool.submit if pool else _at_once
+    When the first page shows enough to come, a pull process starts (flows/puller.py); the
+    pages keep coming from here until it is ready, then from it. If it fails, the pull goes on
+    here from the last page loaded."""
+    from flows.puller import PullFailed, PullProcess, wanted
+
+    helper = None
+    read = 0
+
+    def loaded(page, screened=None) -> None:
+        counts = load(ctx, warehouse, run_id, page, screened)
+        outcome.counts.add(counts)
+        if counts.pages:
+            progress.emit(ctx.form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
+
+    def handover() -> bool:
+        return helper is not None and helper.ready()
+
     try:
-        pending = None
         while True:
-            # The time the stages wait for a page: with a pool, only what the prefetch has
-            # not hidden; without one, the whole request.
-            with pipeline.timed("pull"):
-                page = (pending or submit(fetch, after_id=after_id)).result()
-                if page.next_after_id is not None:
-                    pending = submit(fetch, after_id=page.next_after_id)
-            yield page
-            if page.next_after_id is None:
-                return
+            for page in pipeline.pages(ctx, client, after_id, settings.suara_page_size,
+                                       prefetch=not ctx.form.encrypted, until=handover):
+                loaded(page)
+                after_id, read = page.next_after_id or after_id, read + 1
+                if helper is None and wanted(settings.suara_pull_process, ctx.form, page, read):
+                    helper = PullProcess(settings, ctx)
+                    helper.start()
+            if not handover() or page.next_after_id is None:
+                return after_id
+            helper.go(after_id, settings.suara_page_size)
+            try:
+                for page, screened in helper.results():
+                    loaded(page, screened)
+                    after_id = page.next_after_id or after_id
+                return after_id
+            except PullFailed as exc:
+                log.warning("the pull process stopped (%s); pulling in the sync's process from id %s", exc, after_id)
+                helper.stop()
+                helper = None  # and never again for this form's pull
+                settings = settings.model_copy(update={"suara_pull_process": False})
     finally:
-        if pool:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _at_once(fn, **kw) -> Future:
-    """``fn`` run now, as a finished future (its error raised by ``result()``, as from a pool)."""
-    done: Future = Future()
-    try:
-        done.set_result(fn(**kw))
-    except Exception as exc:  # noqa: BLE001 - handed to the caller at result()
-        done.set_exception(exc)
-    return done
+        if helper is not None:
+            helper.stop()
 
 
 @task(**_TASK)
@@ -203,12 +211,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             counts, listed = reconcile_step(ctx, client, warehouse, run_id, cursor if pull_new else None)
             outcome.counts.add(counts)
         if pull_new and (listed is None or listed > cursor):
-            for page in pages(ctx, client, cursor, settings.suara_page_size, prefetch=not form.encrypted):
-                counts = load(ctx, warehouse, run_id, page)
-                outcome.counts.add(counts)
-                if counts.pages:
-                    progress.emit(form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
-                cursor = page.next_after_id or cursor
+            cursor = _pull(settings, ctx, client, warehouse, run_id, cursor, load, outcome)
         if not reconcile and cursor:
             outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor))
         outcome.validation = ctx.validation
@@ -225,7 +228,8 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     _close(warehouse, run_id, form, outcome)
     try:
         # After the run record, so the reporting zone's response counts include this run.
-        warehouse.refresh_reporting(form)
+        with pipeline.timed("refresh"):
+            warehouse.refresh_reporting(form)
     except Exception as exc:  # noqa: BLE001 - loaded data stays; the run says reporting failed
         log.exception("reporting refresh of %s failed", form.form_id)
         outcome.status, outcome.error = "failed", f"WH_REPORTING: {type(exc).__name__}"

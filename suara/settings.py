@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     suara_forms_dir: Path | None = None
     suara_data_dir: Path = Path("data")
     suara_page_size: int = Field(default=1000, ge=1, le=1000)
+    suara_pull_process: bool | None = Field(
+        default=None,
+        description="Pull and prepare pages in a second process while the sync loads them "
+        "(default: when the machine has two or more cores)")
     suara_http_timeout: float = Field(default=60.0, gt=0)
     suara_http_retries: int = Field(default=6, ge=0, le=20)
     suara_reconcile_every: int = Field(

@@ -23,6 +23,7 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ class KoboSession:
         self.http = transport or requests.Session()
         self.http.headers["User-Agent"] = USER_AGENT
         self.requests_made = 0
+        self._thread = threading.local()  # requests made by each thread (``requests_in_thread``)
         self.page_limit: int | None = None  # shrunk page size, sticky for this session
 
     @classmethod
@@ -249,6 +251,12 @@ class KoboSession:
     def same_origin(self, url: str) -> bool:
         parts = urlsplit(url)
         return (parts.scheme, parts.netloc) == self._origin
+
+    @property
+    def requests_in_thread(self) -> int:
+        """Requests this thread has made: what a page cost, even while another thread (the
+        next page's prefetch, a version lookup) uses the same session."""
+        return getattr(self._thread, "requests", 0)
 
     # -- the one send ---------------------------------------------------------------------
 
@@ -314,6 +322,7 @@ class KoboSession:
             headers["Authorization"] = f"Token {self._token}"
         idempotent = call.idempotent
         self.requests_made += 1
+        self._thread.requests = self.requests_in_thread + 1
         try:
             resp = self.http.request(
                 call.method, call.url, params=call.params, json=call.json_body, data=call.data,

@@ -34,6 +34,7 @@ class Page:
     next_after_id: int | None   # the cursor for the next page (None: this was the last page)
     requests: int               # HTTP requests this page cost, retries included
     limit: int                  # page size actually asked for (shrinks when big pages fail)
+    count: int | None = None    # rows the server says match (this page's and those after), if it says
 
 
 def _is_page(body) -> bool:
@@ -85,11 +86,11 @@ class SubmissionService:
             params["query"] = json.dumps(query)
         if fields:
             params["fields"] = json.dumps(fields)
-        before = self.session.requests_made
+        before = self.session.requests_in_thread
         body = self.session.get_json(asset_path(uid, "data"), params, valid=_is_page,
                                      what=f"submissions of asset {uid}")
         results = body["results"]
-        cost = self.session.requests_made - before
+        cost = self.session.requests_in_thread - before
         limit = self.session.page_limit if self.session.page_limit and self.session.page_limit < limit else limit
         if not results:
             return Page([], after_id, None, cost, limit)
@@ -107,7 +108,8 @@ class SubmissionService:
         count = body.get("count")
         done = body.get("next") is None and (
             len(results) < limit or (isinstance(count, int) and not isinstance(count, bool) and count <= len(results)))
-        return Page(results, after_id, None if done else last, cost, limit)
+        return Page(results, after_id, None if done else last, cost, limit,
+                    count if isinstance(count, int) and not isinstance(count, bool) else None)
 
     def iter_pages(
         self,

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -62,16 +63,23 @@ def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_back
 
     rng = random.Random(20261128)
     killed_after_pages = []
+    # The killed syncs pull with a pull process whenever there is a second page (flows/puller.py),
+    # which must die with them; the re-runs pull as they would by default.
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
     for point in range(scale().kill_points):
         wh = configure(monkeypatch, sandbox, tmp_path / f"crash{point}", forms_dir, KEYS)
         child = _Child()
         assert child.started.wait(120), "the sync never started a form"
         time.sleep(rng.uniform(0.0, 0.95) * span)
+        helpers = _children(child.proc.pid)
         child.proc.send_signal(signal.SIGKILL)
         rc = child.wait()
+        _assert_gone(helpers)
         killed_after_pages.append(child.pages if rc == -signal.SIGKILL else "finished")
         _assert_watermarks_cover_loaded_rows(wh)
+        monkeypatch.delenv("SUARA_PULL_PROCESS")
         rerun = sync_child()
+        monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
         for form_id, c in rerun["forms"].items():
             assert c["pulled"] == c["loaded"] + c["quarantined"] + c["withheld"], (point, form_id, c)
         assert state(wh) == expected, f"kill point {point} (after {killed_after_pages[-1]} pages)"
@@ -79,6 +87,38 @@ def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_back
     # The kills must have hit running syncs, not only finished ones.
     assert sum(1 for p in killed_after_pages if p != "finished") >= max(1, len(killed_after_pages) // 2), \
         killed_after_pages
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (a pull process, if one was running)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(") ", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _assert_gone(pids: list[int], within: float = 10.0) -> None:
+    """The killed sync's helpers exit by themselves (nobody would load their pages)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if _running(p)]
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes {alive} outlived the killed sync")
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
 
 
 def _assert_watermarks_cover_loaded_rows(wh) -> None:

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from flows.sync_form import pages
+from flows.pipeline import pages
 from suara.errors import KoboError
 from suara.kobo import Page
 

@@ -220,3 +220,17 @@ def test_logs__debug_and_retries__never_hold_token_or_query_values(session, seed
     text = caplog.text
     assert "retry 1/4" in text and "→ 200" in text
     assert TOKEN not in text and "Siti" not in text and "Rahayu" not in text
+
+
+def test_requests_in_thread__a_page_costs_only_its_own_requests(session, seeded):
+    """Should count each thread's requests apart: a page fetched while another thread uses
+    the session (the prefetch, a version lookup) is charged only what it asked for."""
+    import threading
+
+    other = threading.Thread(target=lambda: [session.get_json("/api/v2/assets/") for _ in range(3)])
+    before = session.requests_in_thread
+    other.start()
+    session.get_json("/api/v2/assets/")
+    other.join()
+    assert session.requests_in_thread - before == 1
+    assert session.requests_made == 4

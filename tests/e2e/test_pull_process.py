@@ -1,0 +1,169 @@
+"""The pull process (flows/puller.py): pages pulled, normalised and validated in a second
+process while the sync anonymises and loads them must give exactly the warehouse a sync in
+one process gives — also when that process dies mid-pull — and it must not outlive the sync."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from flows import puller
+from tests.e2e.test_sync import _env, _state
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _sync_each_form(forms) -> dict:
+    """Every form's sync through ``run_form`` (plain functions, no Prefect): outcomes by form."""
+    from flows.pipeline import new_run_id
+    from flows.sync_form import run_form
+    from suara.kobo import KoboClient
+    from suara.settings import load_settings
+    from warehouse import Warehouse
+
+    settings = load_settings()
+    client, wh = KoboClient(settings), Warehouse.from_settings(settings)
+    out = {f.form_id: run_form(settings, f, client, wh, new_run_id(), reconcile=False, page_tasks=False)
+           for f in forms}
+    for form_id, o in out.items():
+        assert o.status == "completed", (form_id, o.error)
+    return out
+
+
+def _summary(outcomes: dict) -> dict:
+    """What a run reports per form: its counts and its validation totals (Data Docs)."""
+    return {form_id: (o.counts.record(), o.counts.requests,
+                      [(v.submissions, sorted((q._id, tuple(r.code for r in q.reasons)) for q in v.quarantined),
+                        sorted((x.table, x.field or "", x.code, x.evaluated, x.failed) for x in v.outcomes))
+                       for v in o.validation])
+            for form_id, o in outcomes.items()}
+
+
+@pytest.fixture(autouse=True)
+def ready_at_once(monkeypatch):
+    """A pull process is waited for when it starts, so it takes over right after the page
+    that started it (in a sync it takes over whenever it is ready)."""
+    start = puller.PullProcess.start
+
+    def start_and_wait(self):
+        start(self)
+        deadline = time.monotonic() + 60
+        while not self.ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    monkeypatch.setattr(puller.PullProcess, "start", start_and_wait)
+
+
+@pytest.fixture()
+def handovers(monkeypatch):
+    """Counts the pages that came from a pull process."""
+    seen = {"go": 0, "pages": 0}
+    go, results = puller.PullProcess.go, puller.PullProcess.results
+
+    def counting_go(self, *a):
+        seen["go"] += 1
+        return go(self, *a)
+
+    def counting_results(self):
+        for item in results(self):
+            seen["pages"] += 1
+            yield item
+
+    monkeypatch.setattr(puller.PullProcess, "go", counting_go)
+    monkeypatch.setattr(puller.PullProcess, "results", counting_results)
+    return seen
+
+
+def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monkeypatch, tmp_path, sandbox,
+                                                                          forms, forms_dir, handovers):
+    """Should load exactly what a single-process sync loads, counting the same."""
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "false")
+    alone = _sync_each_form(forms)
+    assert handovers["go"] == 0
+    two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
+    split = _sync_each_form(forms)
+    # The plain forms handed over after their first two pages (the second was already being
+    # fetched); the encrypted one decrypts in the sync's own process.
+    plain = [f.form_id for f in forms if not f.encrypted]
+    assert handovers["go"] == len(plain) == 2, handovers
+    assert handovers["pages"] == sum(split[f].counts.pages - 2 for f in plain) > 0, handovers
+    assert _summary(split) == _summary(alone)
+    assert _state(two) == _state(one)
+
+
+def test_pull_process__killed_mid_pull__the_sync_goes_on_without_it(monkeypatch, tmp_path, sandbox, forms,
+                                                                    forms_dir):
+    """Should finish the pull in the sync's process from the last page loaded, losing nothing."""
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "false")
+    alone = _sync_each_form(forms)
+    results = puller.PullProcess.results
+    killed = []
+
+    def dying(self):
+        for n, item in enumerate(results(self)):
+            if n == 1:
+                os.kill(self.process.pid, signal.SIGKILL)
+                killed.append(self.process.pid)
+            yield item
+
+    monkeypatch.setattr(puller.PullProcess, "results", dying)
+    two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
+    split = _sync_each_form(forms)
+    assert len(killed) == 2, killed
+    assert _summary(split) == _summary(alone)
+    assert _state(two) == _state(one)
+
+
+def test_pull_process__exits_when_the_sync_is_killed(tmp_path, forms):
+    """Should not outlive a sync killed with SIGKILL (nobody would load its pages)."""
+    script = textwrap.dedent("""
+        import sys, time
+        from flows import pipeline, puller
+        from suara.forms import load_forms
+        from suara.privacy import PrivacyKeys
+        from suara.settings import Settings
+
+        if __name__ == "__main__":
+            form = next(f for f in load_forms() if not f.encrypted)
+            ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", {}, PrivacyKeys(b"t" * 32))
+            helper = puller.PullProcess(Settings(kobo_url="http://127.0.0.1:9", kobo_token="t" * 40), ctx)
+            helper.start()
+            while not helper.ready():
+                time.sleep(0.05)
+            print(helper.process.pid, flush=True)
+            time.sleep(600)
+    """)
+    path = tmp_path / "sync_stand_in.py"
+    path.write_text(script)
+    parent = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(child), "the pull process outlived the sync"
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,45 @@
+"""When a form's pull starts a pull process (flows/puller.py ``wanted``)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from flows import puller
+
+
+def _page(n=1000, more=True, count=None):
+    return SimpleNamespace(results=[{}] * n, next_after_id=n if more else None, count=count)
+
+
+PLAIN, ENCRYPTED = SimpleNamespace(encrypted=False), SimpleNamespace(encrypted=True)
+
+
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch):
+    monkeypatch.setattr(puller.os, "cpu_count", lambda: 2)
+
+
+def test_wanted__server_count_decides_on_the_first_page():
+    assert puller.wanted(None, PLAIN, _page(count=puller.WORTH), 1)
+    assert not puller.wanted(None, PLAIN, _page(count=puller.WORTH - 1), 1)
+    assert not puller.wanted(None, PLAIN, _page(count=10 * puller.WORTH), 2)  # decided at page 1
+
+
+def test_wanted__without_a_count_once_enough_pages_were_read():
+    pages_needed = puller.WORTH // 1000
+    assert not puller.wanted(None, PLAIN, _page(), pages_needed - 1)
+    assert puller.wanted(None, PLAIN, _page(), pages_needed)
+
+
+def test_wanted__never_for_the_last_page_an_encrypted_form_or_one_core(monkeypatch):
+    assert not puller.wanted(True, PLAIN, _page(more=False), 1)
+    assert not puller.wanted(True, ENCRYPTED, _page(count=10**6), 1)
+    monkeypatch.setattr(puller.os, "cpu_count", lambda: 1)
+    assert not puller.wanted(None, PLAIN, _page(count=10**6), 1)
+
+
+def test_wanted__the_setting_overrides_the_size():
+    assert puller.wanted(True, PLAIN, _page(n=10, count=10), 1)
+    assert not puller.wanted(False, PLAIN, _page(count=10**6), 1)
