@@ -4,7 +4,9 @@ For each N and dialect it starts ``suara sandbox`` in its own process (N rights-
 submissions, cloned from 2,000 synthetic templates, served at KPI's 1,000-row page cap over
 loopback HTTP), then in a fresh worker process runs
 
-* Suara: the sync of one form through the plain pipeline functions (the Prefect flow's own
+* Suara, twice: with ``SUARA_PULL_PROCESS=off`` (the default: one process) and ``auto`` (a
+  second process pulls and validates pages of pulls of 20,000+ while the first loads,
+  flows/puller.py). Each is the sync of one form through the plain pipeline functions (the Prefect flow's own
   steps without Prefect: pull → decrypt → normalise → validate → anonymise → load → release, then the
   reporting refresh), timing each stage; then a no-change sync with the manifest scan, counting
   its HTTP requests and its seconds;
@@ -13,8 +15,9 @@ loopback HTTP), then in a fresh worker process runs
   ``sqlalchemy`` destination for SQLite, its ``postgres`` destination for PostgreSQL). dlt only
   copies: no validation, no anonymisation, no quarantine.
 
-Each worker reports its own peak RSS (``getrusage``), so the sandbox's memory and CPU are not
-counted, as with a real server. PostgreSQL runs in throw-away databases on 127.0.0.1:5432.
+Each worker reports its peak RSS with that of any process it starts (Suara's pull process,
+flows/puller.py) added (``TreeRss``); the sandbox's memory and CPU are not counted, as with a
+real server. PostgreSQL runs in throw-away databases on 127.0.0.1:5432.
 
     ./dev bench                                   # N = 10k, 100k on SQLite and PostgreSQL
     ./dev bench --sizes 1000000 --dialects sqlite
@@ -33,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,29 +110,36 @@ def measure(n: int, dialect: str, *, prefect: bool) -> dict:
         tmp = Path(tmp)
         common = dict(url=url, token=token, uid=uid, n=n, tmp=str(tmp))
         with database(dialect, tmp, "suara") as (wh_url, _):
-            suara = run_worker("suara", warehouse=wh_url, **common)
+            suara = run_worker("suara", warehouse=wh_url, pull_process="off", **common)
+        with database(dialect, tmp, "suara_pull") as (wh_url, _):
+            pulled = run_worker("suara", warehouse=wh_url, pull_process="auto", **common)
         with database(dialect, tmp, "dlt") as (_, dlt_url):
             dlt = run_worker("dlt", dialect=dialect, destination=dlt_url, **common)
         flow = None
         if prefect:
             with database(dialect, tmp, "flow") as (wh_url, _):
                 flow = run_worker("prefect", warehouse=wh_url, **common)
-    return {"n": n, "dialect": dialect, "suara": suara, "dlt": dlt, "prefect": flow}
+    return {"n": n, "dialect": dialect, "suara": suara, "suara_pull": pulled, "dlt": dlt, "prefect": flow}
+
+
+CONFIGS = (("suara", "one process"), ("suara_pull", "pull process"))
 
 
 def table(results: list[dict]) -> str:
-    head = ("| N | dialect | Suara subs/s | " + " | ".join(STAGES) + " | Suara peak RSS MB (before reporting) | "
+    head = ("| N | dialect | Suara | subs/s | " + " | ".join(STAGES) + " | peak RSS MB (before reporting) | "
             "dlt subs/s | dlt peak RSS MB | Suara ÷ dlt | no-change sync requests | no-change sync s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
-        s, d = r["suara"], r["dlt"]
-        total = sum(s["stages"].values()) or 1
-        shares = " | ".join(f"{100 * s['stages'].get(k, 0) / total:.0f} %" for k in STAGES)
-        lines.append(
-            f"| {r['n']:,} | {r['dialect']} | {s['rate']:,.0f} | {shares} | {s['rss_mb']:.0f} "
-            f"({s['rss_before_reporting_mb']:.0f}) | "
-            f"{d['rate']:,.0f} | {d['rss_mb']:.0f} | {s['rate'] / d['rate']:.1f}× | "
-            f"{s['nochange_requests']} | {s.get('nochange_seconds', float('nan')):.1f} |")
+        d = r["dlt"]
+        for key, config in CONFIGS:
+            s = r[key]
+            total = sum(s["stages"].values()) or 1
+            shares = " | ".join(f"{100 * s['stages'].get(k, 0) / total:.0f} %" for k in STAGES)
+            lines.append(
+                f"| {r['n']:,} | {r['dialect']} | {config} | {s['rate']:,.0f} | {shares} | {s['rss_mb']:.0f} "
+                f"({s['rss_before_reporting_mb']:.0f}) | "
+                f"{d['rate']:,.0f} | {d['rss_mb']:.0f} | {s['rate'] / d['rate']:.1f}× | "
+                f"{s['nochange_requests']} | {s.get('nochange_seconds', float('nan')):.1f} |")
     return "\n".join(lines)
 
 
@@ -143,6 +153,7 @@ def machine() -> str:
 # -- the workers ---------------------------------------------------------------------------------
 
 def _env(a: dict, warehouse: str) -> None:
+    os.environ.update(SUARA_PULL_PROCESS=a.get("pull_process", "off"))
     os.environ.update(KOBO_URL=a["url"], KOBO_TOKEN=a["token"], WAREHOUSE_URL=warehouse,
                       SUARA_DATA_DIR=str(Path(a["tmp"]) / uuid.uuid4().hex[:8]),
                       SUARA_PAGE_SIZE=str(PAGE))
@@ -164,6 +175,35 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
+class TreeRss:
+    """Peak RSS of this process and every process it started (the pull process, flows/puller.py),
+    added up, sampled every 20 ms: a second process's memory counts as the sync's."""
+
+    def __init__(self):
+        import threading
+
+        import psutil
+
+        self.me, self.peak, self.stop = psutil.Process(), 0.0, threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self.stop.wait(0.02):
+            total = 0
+            for p in [self.me, *self.me.children(recursive=True)]:
+                with suppress(psutil.Error):
+                    total += p.memory_info().rss
+            self.peak = max(self.peak, total / 2**20)
+
+    def mb(self) -> float:
+        """The peak so far: the sampled sum, or this process's own peak if higher (a peak
+        shorter than a sampling interval)."""
+        return max(self.peak, _rss_mb())
+
+
 def worker_suara(a: dict) -> dict:
     """The sync through flows.sync_form.run_form with the Prefect tasks' plain functions."""
     _env(a, a["warehouse"])
@@ -175,9 +215,10 @@ def worker_suara(a: dict) -> dict:
         setattr(sync_form, name, getattr(sync_form, name).fn)
     client = KoboClient(settings)
     refresh, rss_before_reporting = wh.refresh_reporting, []
+    tree = TreeRss()
 
     def noted_refresh(*args, **kw):  # peak RSS of the pull/load alone, before the reporting refresh
-        rss_before_reporting.append(_rss_mb())
+        rss_before_reporting.append(tree.mb())
         return refresh(*args, **kw)
 
     wh.refresh_reporting = noted_refresh
@@ -189,7 +230,7 @@ def worker_suara(a: dict) -> dict:
         raise SystemExit(f"sync did not complete: {outcome.status} {outcome.error} {outcome.counts}")
     stages = dict(pipeline.STAGE_SECONDS)  # "pull": the time the stages waited for a page
     stages["other"] = max(0.0, seconds - sum(stages.values()))
-    rss = _rss_mb()
+    rss = tree.mb()
     before = client.requests_made
     start = time.perf_counter()
     again = sync_form.run_form(settings, form, client, wh, pipeline.new_run_id(), reconcile=True)
@@ -240,6 +281,7 @@ def worker_dlt(a: dict) -> dict:
         dest = dlt.destinations.sqlalchemy(credentials=a["destination"])
     else:
         dest = dlt.destinations.postgres(credentials=a["destination"])
+    tree = TreeRss()
     pipe = dlt.pipeline(pipeline_name=f"kobo_{uuid.uuid4().hex[:8]}", destination=dest, dataset_name="kobo",
                         pipelines_dir=str(Path(a["tmp"]) / "dlt-pipelines"))
     start = time.perf_counter()
@@ -249,7 +291,7 @@ def worker_dlt(a: dict) -> dict:
         loaded = sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(FORM_ID)}")[0][0]
     if loaded != a["n"]:
         raise SystemExit(f"dlt loaded {loaded} of {a['n']} submissions")
-    return {"rate": a["n"] / seconds, "seconds": seconds, "rss_mb": _rss_mb()}
+    return {"rate": a["n"] / seconds, "seconds": seconds, "rss_mb": tree.mb()}
 
 
 WORKERS = {"suara": worker_suara, "dlt": worker_dlt, "prefect": worker_prefect}
@@ -277,16 +319,18 @@ def main(argv: list[str] | None = None) -> int:
         for dialect in dialects:
             r = measure(n, dialect, prefect=opts.prefect and n == min(sizes) and dialect == dialects[0])
             results.append(r)
-            s, d = r["suara"], r["dlt"]
-            print(f"N={n:,} {dialect}: Suara {s['rate']:,.0f}/s ({s['seconds']:.1f} s, {s['rss_mb']:.0f} MB) · "
+            s, p, d = r["suara"], r["suara_pull"], r["dlt"]
+            print(f"N={n:,} {dialect}: Suara {s['rate']:,.0f}/s ({s['seconds']:.1f} s, {s['rss_mb']:.0f} MB), "
+                  f"with the pull process {p['rate']:,.0f}/s ({p['seconds']:.1f} s, {p['rss_mb']:.0f} MB) · "
                   f"dlt {d['rate']:,.0f}/s ({d['seconds']:.1f} s) · counts {s['counts']}", flush=True)
             if r["prefect"]:
                 p = r["prefect"]
                 print(f"  Prefect flow: {p['rate']:,.0f}/s ({p['seconds']:.1f} s)", flush=True)
     print()
     print(table(results))
-    print("\nStage shares are of Suara's sync time; `refresh` is the reporting refresh, `other` manifest "
-          "look-ups, first-use imports and run records. dlt only copies the JSON: no validation, anonymisation or quarantine.")
+    print("\nStage shares are of the time Suara's stages took, in both its processes when a pull process "
+          "ran (flows/puller.py); `refresh` is the reporting refresh, `other` manifest look-ups, "
+          "first-use imports and run records. dlt only copies the JSON: no validation, anonymisation or quarantine.")
     if opts.json:
         Path(opts.json).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     return 0

@@ -12,6 +12,12 @@ never touches the warehouse: a sync killed at any moment leaves what a single-pr
 would leave, and the pull process exits by itself once the sync's process is gone
 (``_watch``). Retries stay with the Kobo client, in whichever process makes the request.
 
+When: ``SUARA_PULL_PROCESS`` is ``off`` by default — the process holds ~200 MB of its own
+(pandas and the stages, a few pages), which would take a million-submission sync past 400 MB,
+and against a real Kobo server, whose pages take seconds, the prefetch already hides most of
+the pull. ``auto`` starts it for pulls of ``WORTH`` submissions or more on two or more cores
+(backfills, fast servers), ``on`` for any pull of two pages or more.
+
 How: the sync pulls the first pages itself while this process starts (~1 s to import the
 stages), then hands it the cursor; from then on prepared pages come back through a queue of
 at most ``AHEAD``, so memory stays a few pages. If the process fails in any way, the sync goes
@@ -41,21 +47,21 @@ POLL = 0.5         # seconds between checks that the other process is alive
 WORTH = 20_000
 
 
-def wanted(setting: bool | None, form, page, pages_read: int) -> bool:
-    """Whether a form's pull should start a pull process after ``page`` (the ``pages_read``-th):
-    ``SUARA_PULL_PROCESS`` true or false decides; unset, when the machine has a second core
-    and at least ``WORTH`` submissions are to come (the server's count on the first page, or
-    as many pages read without one). Encrypted forms decrypt with the sync's own HTTP session."""
-    if form.encrypted or page.next_after_id is None or setting is False:
+def wanted(setting: str, form, page, pages_read: int) -> bool:
+    """Whether a form's pull should start a pull process after ``page`` (the ``pages_read``-th),
+    by ``SUARA_PULL_PROCESS``: ``off``; ``on`` whenever a page follows; ``auto`` when the
+    machine has a second core and at least ``WORTH`` submissions are to come (the server's
+    count on the first page, or as many read without one). Never for encrypted forms: they
+    decrypt with the sync's own HTTP session."""
+    if form.encrypted or page.next_after_id is None or setting == "off":
         return False
-    if setting is True:
+    if setting == "on":
         return True
     if (os.cpu_count() or 1) < 2:
         return False
-    size = max(len(page.results), 1)
     if page.count is not None:
         return pages_read == 1 and page.count >= WORTH
-    return pages_read * size >= WORTH
+    return pages_read * max(len(page.results), 1) >= WORTH
 
 
 class PullProcess:

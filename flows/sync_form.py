@@ -110,7 +110,7 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
                 log.warning("the pull process stopped (%s); pulling in the sync's process from id %s", exc, after_id)
                 helper.stop()
                 helper = None  # and never again for this form's pull
-                settings = settings.model_copy(update={"suara_pull_process": False})
+                settings = settings.model_copy(update={"suara_pull_process": "off"})
     finally:
         if helper is not None:
             helper.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -66,10 +66,10 @@ class Settings(BaseSettings):
     suara_forms_dir: Path | None = None
     suara_data_dir: Path = Path("data")
     suara_page_size: int = Field(default=1000, ge=1, le=1000)
-    suara_pull_process: bool | None = Field(
-        default=None,
-        description="Pull and prepare pages in a second process while the sync loads them "
-        "(default: when the machine has two or more cores)")
+    suara_pull_process: Literal["off", "auto", "on"] = Field(
+        default="off",
+        description="A second process fetching, normalising and validating pages while the sync "
+        "loads them: off; auto (pulls of 20,000+ submissions on 2+ cores); on (any pull of 2+ pages)")
     suara_http_timeout: float = Field(default=60.0, gt=0)
     suara_http_retries: int = Field(default=6, ge=0, le=20)
     suara_reconcile_every: int = Field(

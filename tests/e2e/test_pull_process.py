@@ -85,11 +85,11 @@ def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monke
     """Should load exactly what a single-process sync loads, counting the same."""
     monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
     one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
-    monkeypatch.setenv("SUARA_PULL_PROCESS", "false")
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
     alone = _sync_each_form(forms)
     assert handovers["go"] == 0
     two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
-    monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
     split = _sync_each_form(forms)
     # The plain forms handed over after their first two pages (the second was already being
     # fetched); the encrypted one decrypts in the sync's own process.
@@ -105,7 +105,7 @@ def test_pull_process__killed_mid_pull__the_sync_goes_on_without_it(monkeypatch,
     """Should finish the pull in the sync's process from the last page loaded, losing nothing."""
     monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
     one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
-    monkeypatch.setenv("SUARA_PULL_PROCESS", "false")
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
     alone = _sync_each_form(forms)
     results = puller.PullProcess.results
     killed = []
@@ -119,7 +119,7 @@ def test_pull_process__killed_mid_pull__the_sync_goes_on_without_it(monkeypatch,
 
     monkeypatch.setattr(puller.PullProcess, "results", dying)
     two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
-    monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
     split = _sync_each_form(forms)
     assert len(killed) == 2, killed
     assert _summary(split) == _summary(alone)

@@ -65,7 +65,7 @@ def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_back
     killed_after_pages = []
     # The killed syncs pull with a pull process whenever there is a second page (flows/puller.py),
     # which must die with them; the re-runs pull as they would by default.
-    monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
     for point in range(scale().kill_points):
         wh = configure(monkeypatch, sandbox, tmp_path / f"crash{point}", forms_dir, KEYS)
         child = _Child()
@@ -79,7 +79,7 @@ def test_crash__sigkill_at_random_points_then_rerun__same_warehouse(prefect_back
         _assert_watermarks_cover_loaded_rows(wh)
         monkeypatch.delenv("SUARA_PULL_PROCESS")
         rerun = sync_child()
-        monkeypatch.setenv("SUARA_PULL_PROCESS", "true")
+        monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
         for form_id, c in rerun["forms"].items():
             assert c["pulled"] == c["loaded"] + c["quarantined"] + c["withheld"], (point, form_id, c)
         assert state(wh) == expected, f"kill point {point} (after {killed_after_pages[-1]} pages)"

@@ -22,24 +22,35 @@ def two_cores(monkeypatch):
 
 
 def test_wanted__server_count_decides_on_the_first_page():
-    assert puller.wanted(None, PLAIN, _page(count=puller.WORTH), 1)
-    assert not puller.wanted(None, PLAIN, _page(count=puller.WORTH - 1), 1)
-    assert not puller.wanted(None, PLAIN, _page(count=10 * puller.WORTH), 2)  # decided at page 1
+    assert puller.wanted("auto", PLAIN, _page(count=puller.WORTH), 1)
+    assert not puller.wanted("auto", PLAIN, _page(count=puller.WORTH - 1), 1)
+    assert not puller.wanted("auto", PLAIN, _page(count=10 * puller.WORTH), 2)  # decided at page 1
 
 
 def test_wanted__without_a_count_once_enough_pages_were_read():
     pages_needed = puller.WORTH // 1000
-    assert not puller.wanted(None, PLAIN, _page(), pages_needed - 1)
-    assert puller.wanted(None, PLAIN, _page(), pages_needed)
+    assert not puller.wanted("auto", PLAIN, _page(), pages_needed - 1)
+    assert puller.wanted("auto", PLAIN, _page(), pages_needed)
 
 
 def test_wanted__never_for_the_last_page_an_encrypted_form_or_one_core(monkeypatch):
-    assert not puller.wanted(True, PLAIN, _page(more=False), 1)
-    assert not puller.wanted(True, ENCRYPTED, _page(count=10**6), 1)
+    assert not puller.wanted("on", PLAIN, _page(more=False), 1)
+    assert not puller.wanted("on", ENCRYPTED, _page(count=10**6), 1)
     monkeypatch.setattr(puller.os, "cpu_count", lambda: 1)
-    assert not puller.wanted(None, PLAIN, _page(count=10**6), 1)
+    assert not puller.wanted("auto", PLAIN, _page(count=10**6), 1)
 
 
-def test_wanted__the_setting_overrides_the_size():
-    assert puller.wanted(True, PLAIN, _page(n=10, count=10), 1)
-    assert not puller.wanted(False, PLAIN, _page(count=10**6), 1)
+def test_wanted__off_by_default_and_a_wrong_value_says_which_are_right(monkeypatch):
+    from suara.errors import ConfigurationError
+    from suara.settings import Settings, load_settings
+
+    assert Settings.model_fields["suara_pull_process"].default == "off"
+    assert not puller.wanted("off", PLAIN, _page(count=10**6), 1)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "yes")
+    with pytest.raises(ConfigurationError, match="SUARA_PULL_PROCESS.*'off', 'auto' or 'on'"):
+        load_settings()
+
+
+def test_wanted__on_overrides_the_size():
+    assert puller.wanted("on", PLAIN, _page(n=10, count=10), 1)
+    assert not puller.wanted("off", PLAIN, _page(count=10**6), 1)
