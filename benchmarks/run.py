@@ -191,11 +191,15 @@ class TreeRss:
     def _sample(self) -> None:
         import psutil
 
+        mine = self.me.cmdline()
         while not self.stop.wait(0.02):
-            total = 0
-            for p in [self.me, *self.me.children(recursive=True)]:
+            total = self.me.memory_info().rss
+            for p in self.me.children(recursive=True):
                 with suppress(psutil.Error):
-                    total += p.memory_info().rss
+                    # A child between fork and exec still shows this process's command line
+                    # and shares every page with it: counting it would count this process twice.
+                    if p.cmdline() != mine:
+                        total += p.memory_info().rss
             self.peak = max(self.peak, total / 2**20)
 
     def mb(self) -> float:

@@ -134,7 +134,9 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
     started.set()
     after_id, page_size = orders.get()
     try:
-        for page in pipeline.pages(ctx, client, after_id, page_size, prefetch=True):
+        # No prefetch here: the sync's process loads meanwhile, so the HTTP wait overlaps
+        # work anyway, and a second page of raw records held meanwhile costs ~20 MB.
+        for page in pipeline.pages(ctx, client, after_id, page_size, prefetch=False):
             screened = None
             if page.results:
                 pipeline.STAGE_SECONDS.clear()
@@ -142,6 +144,7 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
                 screened.seconds = dict(pipeline.STAGE_SECONDS)
             # The sync needs the page's cursor and cost, not its raw records.
             out.put(("page", replace(page, results=[]), screened))
+            pipeline.give_back_memory()
         out.put(("end",))
     except BaseException as exc:  # noqa: BLE001 - the sync redoes the work and raises it there
         out.put(("failed", type(exc).__name__))

@@ -82,6 +82,7 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
 
     def loaded(page, screened=None) -> None:
         counts = load(ctx, warehouse, run_id, page, screened)
+        pipeline.give_back_memory()
         outcome.counts.add(counts)
         if counts.pages:
             progress.emit(ctx.form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)

@@ -43,7 +43,9 @@ REPORTING = "reporting"
 ZONES = (ANALYTICS, RESTRICTED, REPORTING)  # also the SQLite attach (= commit) order; see above
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KIB = 32_768  # page cache per zone file (default 2 MiB): keeps bulk upserts off the disk
+SQLITE_CACHE_KIB = 8_192  # page cache per zone file (default 2 MiB): keeps bulk upserts off the disk;
+# 32 MiB were no faster for 1,000-row pages (50,000 submissions, three runs each: 8,275/s and
+# 8,244/s) and held ~50 MB more over the three zone files.
 
 
 def _parse(url: str | URL) -> URL:

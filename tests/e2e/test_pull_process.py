@@ -100,6 +100,23 @@ def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monke
     assert _state(two) == _state(one)
 
 
+def test_pull_process__in_the_prefect_flow__same_warehouse(prefect_backend, monkeypatch, tmp_path, sandbox,
+                                                          forms_dir, handovers):
+    """Should hand pages from the pull process to the flow's page tasks like its own pages."""
+    from tests.e2e.test_sync import _sync
+
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
+    alone = _sync(reconcile=False)
+    two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
+    split = _sync(reconcile=False)
+    assert handovers["go"] == 2 and handovers["pages"] > 0, handovers
+    assert split["forms"] == alone["forms"] and set(split["status"].values()) == {"completed"}
+    assert _state(two) == _state(one)
+
+
 def test_pull_process__killed_mid_pull__the_sync_goes_on_without_it(monkeypatch, tmp_path, sandbox, forms,
                                                                     forms_dir):
     """Should finish the pull in the sync's process from the last page loaded, losing nothing."""
