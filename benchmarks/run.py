@@ -4,8 +4,8 @@ For each N and dialect it starts ``suara sandbox`` in its own process (N rights-
 submissions, cloned from 2,000 synthetic templates, served at KPI's 1,000-row page cap over
 loopback HTTP), then in a fresh worker process runs
 
-* Suara, twice: with ``SUARA_PULL_PROCESS=off`` (the default: one process) and ``auto`` (a
-  second process pulls and validates pages of pulls of 20,000+ while the first loads,
+* Suara, twice: with ``SUARA_PULL_PROCESS=off`` (one process) and ``auto`` (the default: a
+  second process pulls and validates the pages of pulls of 20,000+ while the first loads,
   flows/puller.py). Each is the sync of one form through the plain pipeline functions (the Prefect flow's own
   steps without Prefect: pull → decrypt → normalise → validate → anonymise → load → release, then the
   reporting refresh), timing each stage; then a no-change sync with the manifest scan, counting
@@ -122,7 +122,7 @@ def measure(n: int, dialect: str, *, prefect: bool) -> dict:
     return {"n": n, "dialect": dialect, "suara": suara, "suara_pull": pulled, "dlt": dlt, "prefect": flow}
 
 
-CONFIGS = (("suara", "one process"), ("suara_pull", "pull process"))
+CONFIGS = (("suara", "one process"), ("suara_pull", "pull process (default)"))
 
 
 def table(results: list[dict]) -> str:

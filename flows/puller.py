@@ -12,11 +12,12 @@ never touches the warehouse: a sync killed at any moment leaves what a single-pr
 would leave, and the pull process exits by itself once the sync's process is gone
 (``_watch``). Retries stay with the Kobo client, in whichever process makes the request.
 
-When: ``SUARA_PULL_PROCESS`` is ``off`` by default — the process holds ~200 MB of its own
-(pandas and the stages, a few pages), which would take a million-submission sync past 400 MB,
-and against a real Kobo server, whose pages take seconds, the prefetch already hides most of
-the pull. ``auto`` starts it for pulls of ``WORTH`` submissions or more on two or more cores
-(backfills, fast servers), ``on`` for any pull of two pages or more.
+When: ``SUARA_PULL_PROCESS=auto`` (the default) starts it for pulls of ``WORTH`` submissions
+or more on two or more cores: below that, starting it (~1 s) costs more than it saves. ``on``
+starts it for any pull of two pages or more, ``off`` never. It holds ~150 MB of its own
+(pandas and the stages, a page); to keep the two processes within 400 MB at a million
+submissions, both give freed heap back after every page and it prefetches nothing (the
+sync's process loads meanwhile, so its HTTP waits overlap work anyway).
 
 How: the sync pulls the first pages itself while this process starts (~1 s to import the
 stages), then hands it the cursor; from then on prepared pages come back through a queue of

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     suara_data_dir: Path = Path("data")
     suara_page_size: int = Field(default=1000, ge=1, le=1000)
     suara_pull_process: Literal["off", "auto", "on"] = Field(
-        default="off",
+        default="auto",
         description="A second process fetching, normalising and validating pages while the sync "
         "loads them: off; auto (pulls of 20,000+ submissions on 2+ cores); on (any pull of 2+ pages)")
     suara_http_timeout: float = Field(default=60.0, gt=0)

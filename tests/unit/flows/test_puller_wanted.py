@@ -40,11 +40,11 @@ def test_wanted__never_for_the_last_page_an_encrypted_form_or_one_core(monkeypat
     assert not puller.wanted("auto", PLAIN, _page(count=10**6), 1)
 
 
-def test_wanted__off_by_default_and_a_wrong_value_says_which_are_right(monkeypatch):
+def test_wanted__auto_by_default_and_a_wrong_value_says_which_are_right(monkeypatch):
     from suara.errors import ConfigurationError
     from suara.settings import Settings, load_settings
 
-    assert Settings.model_fields["suara_pull_process"].default == "off"
+    assert Settings.model_fields["suara_pull_process"].default == "auto"
     assert not puller.wanted("off", PLAIN, _page(count=10**6), 1)
     monkeypatch.setenv("SUARA_PULL_PROCESS", "yes")
     with pytest.raises(ConfigurationError, match="SUARA_PULL_PROCESS.*'off', 'auto' or 'on'"):
