@@ -20,7 +20,7 @@ submissions, both give freed heap back after every page and it prefetches nothin
 sync's process loads meanwhile, so its HTTP waits overlap work anyway).
 
 How: the sync pulls the first pages itself while this process starts (~1 s to import the
-stages), then hands it the cursor; from then on prepared pages come back through a queue of
+stages), then hands it the cursor; from then on screened pages come back through a queue of
 at most ``AHEAD``, so memory stays a few pages. If the process fails in any way, the sync goes
 on from the last page it loaded, in-process, where the same error (if it is one) is raised
 with its own traceback and handled as before.
