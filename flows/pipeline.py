@@ -181,7 +181,7 @@ class Screened:
 
     valid: dict                  # table → typed frame of the valid submissions
     validation: object           # the page's validation counts (a ValidationResult without rows)
-    quarantine: list             # warehouse.QuarantineItem
+    quarantine: list             # (id, uuid, version, reasons, payload); QuarantineItem if decrypted
     ids: list                    # every submission id of the page, in order
     uuids: dict
     unknown_keys: dict
