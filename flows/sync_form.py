@@ -68,6 +68,18 @@ def load_page(ctx: pipeline.FormContext, warehouse, run_id: str, page, screened=
     return counts
 
 
+def _started(process_class, settings: Settings, ctx: pipeline.FormContext):
+    """A started pull process, or None where one cannot start (a daemonic process such as a
+    Dask worker may not have children; no /dev/shm for its queues): the pull goes on here."""
+    try:
+        helper = process_class(settings, ctx)
+        helper.start()
+    except Exception as exc:  # noqa: BLE001 - the sync does not need it
+        log.warning("no pull process (%s: %s); pulling in the sync's process", type(exc).__name__, exc)
+        return None
+    return helper
+
+
 def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_id: str, after_id: int,
           load, outcome: FormOutcome) -> int:
     """Every page after ``after_id``, loaded in page order; returns the cursor of the last.
@@ -97,8 +109,9 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
                 loaded(page)
                 after_id, read = page.next_after_id or after_id, read + 1
                 if helper is None and wanted(settings.suara_pull_process, ctx.form, page, read):
-                    helper = PullProcess(settings, ctx)
-                    helper.start()
+                    helper = _started(PullProcess, settings, ctx)
+                    if helper is None:
+                        settings = settings.model_copy(update={"suara_pull_process": "off"})
             if not handover() or page.next_after_id is None:
                 return after_id
             helper.go(after_id, settings.suara_page_size)

@@ -143,6 +143,27 @@ def test_pull_process__killed_mid_pull__the_sync_goes_on_without_it(monkeypatch,
     assert _state(two) == _state(one)
 
 
+def test_pull_process__cannot_start__the_sync_pulls_by_itself(monkeypatch, tmp_path, sandbox, forms, forms_dir,
+                                                              caplog):
+    """Should sync as one process where a pull process cannot start (e.g. inside a daemonic
+    process such as a Dask worker, which may not have children)."""
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
+    alone = _sync_each_form(forms)
+
+    def refuse(self):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(puller.PullProcess, "start", refuse)
+    two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
+    split = _sync_each_form(forms)
+    assert _summary(split) == _summary(alone)
+    assert _state(two) == _state(one)
+    assert sum("no pull process (AssertionError" in r.getMessage() for r in caplog.records) == 2
+
+
 def test_pull_process__exits_when_the_sync_is_killed(tmp_path, forms):
     """Should not outlive a sync killed with SIGKILL (nobody would load its pages)."""
     script = textwrap.dedent("""
