@@ -353,6 +353,12 @@ def changed_ids(server: Iterable[tuple[int, str, str | None]], manifest) -> Chan
     return Changes(refetch, known[~seen].tolist(), highest)
 
 
+def watermark_of(page) -> int:
+    """The high-water mark a loaded page sets: where the next page starts, or its last id."""
+    return page.next_after_id or max(r["_id"] for r in page.results
+                                     if isinstance(r, dict) and isinstance(r.get("_id"), int))
+
+
 def pages(ctx: FormContext, client, after_id: int, page_size: int, *, prefetch: bool,
           until: Callable[[], bool] | None = None) -> Iterator:
     """Pages after ``after_id`` until the server has no more, or until ``until()`` says to

@@ -92,7 +92,8 @@ class PullProcess:
 
     def results(self):
         """(page, screened) in page order, screened None for an empty page; ends after the last
-        page. Raises ``PullFailed`` with the cursor to go on from if the process failed."""
+        page. Raises ``PullFailed`` if the process failed or exited (the caller knows the last
+        page it loaded, so where to go on from)."""
         while True:
             try:
                 item = self.out.get(timeout=POLL)
@@ -141,7 +142,7 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
             screened = None
             if page.results:
                 pipeline.STAGE_SECONDS.clear()
-                screened = pipeline.screen_batch(ctx, page.results, watermark=watermark_of(page))
+                screened = pipeline.screen_batch(ctx, page.results, watermark=pipeline.watermark_of(page))
                 screened.seconds = dict(pipeline.STAGE_SECONDS)
             # The sync needs the page's cursor and cost, not its raw records.
             out.put(("page", replace(page, results=[]), screened))
@@ -152,12 +153,6 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
     finally:
         out.close()
         out.join_thread()
-
-
-def watermark_of(page) -> int:
-    """The high-water mark a loaded page sets: where the next page starts, or its last id."""
-    return page.next_after_id or max(r["_id"] for r in page.results
-                                     if isinstance(r, dict) and isinstance(r.get("_id"), int))
 
 
 def _watch(parent: int) -> None:

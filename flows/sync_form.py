@@ -23,7 +23,6 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import pipeline, progress
 from flows.counts import FormCounts
-from flows.puller import watermark_of
 from suara import redact
 from suara.errors import ConfigurationError, SuaraError
 from suara.forms import Form, load_forms
@@ -60,7 +59,7 @@ def load_page(ctx: pipeline.FormContext, warehouse, run_id: str, page, screened=
         known = warehouse.manifest(ctx.form.form_id, ids=screened.ids)
         counts = pipeline.load_prepared(ctx, warehouse, pipeline.finish_batch(ctx, run_id, screened, known=known))
     elif page.results:
-        counts = pipeline.process_batch(ctx, warehouse, run_id, page.results, watermark=watermark_of(page),
+        counts = pipeline.process_batch(ctx, warehouse, run_id, page.results, watermark=pipeline.watermark_of(page),
                                         known=_known(ctx, warehouse, page.results))
     else:
         return FormCounts(requests=page.requests)
@@ -91,6 +90,7 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
 
     helper = None
     read = 0
+    mode = settings.suara_pull_process  # "off" once a pull process failed or could not start
 
     def loaded(page, screened=None) -> None:
         counts = load(ctx, warehouse, run_id, page, screened)
@@ -108,10 +108,10 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
                                        prefetch=not ctx.form.encrypted, until=handover):
                 loaded(page)
                 after_id, read = page.next_after_id or after_id, read + 1
-                if helper is None and wanted(settings.suara_pull_process, ctx.form, page, read):
+                if helper is None and wanted(mode, ctx.form, page, read):
                     helper = _started(PullProcess, settings, ctx)
                     if helper is None:
-                        settings = settings.model_copy(update={"suara_pull_process": "off"})
+                        mode = "off"
             if not handover() or page.next_after_id is None:
                 return after_id
             helper.go(after_id, settings.suara_page_size)
@@ -123,8 +123,7 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
             except PullFailed as exc:
                 log.warning("the pull process stopped (%s); pulling in the sync's process from id %s", exc, after_id)
                 helper.stop()
-                helper = None  # and never again for this form's pull
-                settings = settings.model_copy(update={"suara_pull_process": "off"})
+                helper, mode = None, "off"  # and never again for this form's pull
     finally:
         if helper is not None:
             helper.stop()

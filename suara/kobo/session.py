@@ -60,10 +60,11 @@ SHRINK_STATUSES = {502, 504}
 
 
 def parse_json(body: bytes) -> Any:
-    """A response body as JSON. orjson parses a page of submissions several times faster than
-    the standard library (the page's decode ran on the pull thread, holding the GIL the stages
-    need); what it refuses but JSON parsers commonly accept (NaN, integers beyond 64 bits) goes
-    to ``json``, so no body that parsed before is refused now. Raises ValueError if neither can."""
+    """A response body as JSON. orjson parses a 2.5 MB page of submissions in ~8 ms, the
+    standard library in ~10 ms (the decode runs on the prefetch thread, holding the GIL the
+    stages need); what it refuses but JSON parsers commonly accept (NaN, integers beyond 64
+    bits) goes to ``json``, so no body that parsed before is refused now. Raises ValueError if
+    neither can."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
