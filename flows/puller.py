@@ -96,7 +96,8 @@ class PullProcess:
         page it loaded, so where to go on from)."""
         while True:
             try:
-                item = self.out.get(timeout=POLL)
+                with pipeline.timed("pull"):  # the sync's process waiting for a screened page
+                    item = self.out.get(timeout=POLL)
             except queue.Empty:
                 if not self.process.is_alive():
                     raise PullFailed("the pull process exited") from None

@@ -45,6 +45,19 @@ def test_full_pull__many_pages__every_submission_once(sandbox, tmp_path):
     assert client.requests_made == 2 + len(pages)  # asset list + one detail, then the pages
 
 
+def test_full_pull__one_connection_for_every_page(sandbox, tmp_path, monkeypatch):
+    """Should read each body whole and keep the connection alive: pages of 1,000 are read
+    in large pieces, and a new TCP connection per request would cost a handshake each."""
+    accepted = []
+    server = sandbox._server
+    monkeypatch.setattr(server, "process_request",
+                        lambda request, address, serve=server.process_request: (accepted.append(address), serve(request, address)))
+    client = make_client(sandbox, tmp_path)
+    uid = sandbox.asset_uid("rights_baseline")
+    assert [len(p.results) for p in client.iter_pages(uid)] == [1000, 1000, 500]
+    assert len(accepted) == 1
+
+
 def test_incremental_pull__only_new_submissions(sandbox, tmp_path):
     """Should, from a watermark, read exactly the submissions added since."""
     client = make_client(sandbox, tmp_path)
