@@ -167,6 +167,17 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}"
 
 
+def speed() -> str:
+    """How fast this machine runs plain Python right now (the VM's speed drifts through the day
+    by up to 2×): the median of 3 timings of one fixed loop, to compare runs by."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(i * i for i in range(10**7))
+        times.append(time.perf_counter() - start)
+    return f"speed check: 10M squares summed in {sorted(times)[1]:.2f} s"
+
+
 # -- the workers ---------------------------------------------------------------------------------
 
 def _env(a: dict, warehouse: str) -> None:
@@ -334,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     dialects = [d.strip() for d in opts.dialects.split(",") if d.strip()]
     if unknown := set(dialects) - {"sqlite", "postgresql"}:
         ap.error(f"unknown dialect(s): {', '.join(sorted(unknown))}")
-    print(f"# {time.strftime('%Y-%m-%d', time.gmtime())} · {machine()}", flush=True)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {machine()} · {speed()}", flush=True)
     results = []
     for n in sizes:
         for dialect in dialects:
@@ -349,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  Prefect flow: {p['rate']:,.0f}/s ({p['seconds']:.1f} s)", flush=True)
     print()
     print(table(results))
+    print(f"\n# at the end: {speed()}")
     print("\nStage shares are of the time Suara's stages took, in both its processes when a pull process "
           "ran (flows/puller.py); `refresh` is the reporting refresh, `other` manifest look-ups, "
           "first-use imports and run records. dlt only copies the JSON: no validation, anonymisation or quarantine.")
