@@ -76,18 +76,15 @@ def sandbox(n: int, seed: int = 1):
 
 
 def warm(url: str, token: str, uid: str) -> None:
-    """List every submission's ``_id`` and ``_uuid`` once before any worker runs: the sandbox
-    derives a row's uuid when it first serves the row (~8 ms a page) and keeps it, so without
-    this the first worker measured would pay for it and the others would not."""
-    import requests
+    """List every submission's ``_id`` and ``_uuid`` once (the manifest scan) before any
+    worker runs: the sandbox derives a row's uuid when it first serves the row (~8 ms a page)
+    and keeps it, so without this the first worker measured would pay for it and the others
+    would not."""
+    from suara.kobo import KoboClient
+    from suara.settings import load_settings
 
-    with requests.Session() as http:
-        http.headers["Authorization"] = f"Token {token}"
-        nxt = f"{url}/api/v2/assets/{uid}/data/?format=json&limit={PAGE}&fields=%5B%22_id%22%5D"
-        while nxt:
-            resp = http.get(nxt, timeout=60)
-            resp.raise_for_status()
-            nxt = resp.json()["next"]
+    for _ in KoboClient(load_settings(kobo_url=url, kobo_token=token)).manifest(uid):
+        pass
 
 
 @contextmanager

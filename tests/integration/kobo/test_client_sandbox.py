@@ -50,8 +50,13 @@ def test_full_pull__one_connection_for_every_page(sandbox, tmp_path, monkeypatch
     in large pieces, and a new TCP connection per request would cost a handshake each."""
     accepted = []
     server = sandbox._server
-    monkeypatch.setattr(server, "process_request",
-                        lambda request, address, serve=server.process_request: (accepted.append(address), serve(request, address)))
+    serve = server.process_request
+
+    def counted(request, address):  # the server calls this once per accepted connection
+        accepted.append(address)
+        serve(request, address)
+
+    monkeypatch.setattr(server, "process_request", counted)
     client = make_client(sandbox, tmp_path)
     uid = sandbox.asset_uid("rights_baseline")
     assert [len(p.results) for p in client.iter_pages(uid)] == [1000, 1000, 500]
