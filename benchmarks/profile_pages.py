@@ -54,6 +54,7 @@ def main(argv=None) -> None:
     ap.add_argument("--form", default="ilo_rights_baseline")
     ap.add_argument("--url", help="warehouse URL (default: a fresh SQLite file)")
     ap.add_argument("--profile", type=int, metavar="LINES", help="print the cProfile table (cumulative)")
+    ap.add_argument("--dump", metavar="FILE", help="also write the cProfile data to FILE (for pstats or snakeviz)")
     args = ap.parse_args(argv)
 
     form = next(f for f in load_forms() if f.form_id == args.form)
@@ -63,7 +64,7 @@ def main(argv=None) -> None:
     wh.upgrade({form.form_id: load_form_versions(form.form_id)})
     keys = PrivacyKeys(b"bench-only-pseudonym-key-0123456789")
     ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", version_map, keys)
-    prof = cProfile.Profile() if args.profile else None
+    prof = cProfile.Profile() if args.profile or args.dump else None
     pipeline.STAGE_SECONDS.clear()
     start = time.perf_counter()
     if prof:
@@ -79,10 +80,16 @@ def main(argv=None) -> None:
     print(f"{args.n:,} submissions in {elapsed:.2f}s = {args.n / elapsed:,.0f}/s; {stages}; peak RSS {rss:.0f} MB")
     del rows
     start = time.perf_counter()
+    if prof:
+        prof.enable()
     wh.refresh_reporting(form)
+    if prof:
+        prof.disable()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"reporting refresh {time.perf_counter() - start:.2f}s; peak RSS {rss:.0f} MB")
-    if prof:
+    if prof and args.dump:
+        prof.dump_stats(args.dump)
+    if prof and args.profile:
         pstats.Stats(prof).sort_stats("cumtime").print_stats(args.profile)
 
 

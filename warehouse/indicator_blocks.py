@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from suara.indicators import Indicator
 from suara.indicators.engine import merge_sums
 from warehouse.ops import indicator_blocks
+from warehouse.reads import read_chunks
 from warehouse.session import RESTRICTED
 
 log = logging.getLogger(__name__)
@@ -127,14 +128,12 @@ def _ranges(blocks: list[int], block_ids: int) -> list[tuple[int, int]]:
 def _read(conn: sa.Connection, table: str, columns: list[str], ranges: list[tuple[int, int]] | None) -> Iterator[pd.DataFrame]:
     names = ", ".join(_q(conn, c) for c in columns)
     base = f"SELECT {names} FROM {RESTRICTED}.{_q(conn, table)}"
-    # stream_results: a server-side cursor on PostgreSQL, whose driver otherwise fetches the
-    # whole result before the first chunk.
     if ranges is None:
-        queries = [sa.text(f"{base} ORDER BY _id")]
+        queries = [f"{base} ORDER BY _id"]
     else:
-        queries = [sa.text(f"{base} WHERE _id >= {low} AND _id < {high} ORDER BY _id") for low, high in ranges]
+        queries = [f"{base} WHERE _id >= {int(low)} AND _id < {int(high)} ORDER BY _id" for low, high in ranges]
     for q in queries:
-        yield from pd.read_sql(q.execution_options(stream_results=True), conn, chunksize=CHUNK_ROWS)
+        yield from read_chunks(conn, q, CHUNK_ROWS)
 
 
 def _encode(block: dict) -> str:

@@ -33,6 +33,7 @@ from warehouse.derive import candidate_name
 from warehouse.fastload import column_values, insert_rows
 from warehouse.load import _audit_json
 from warehouse.naming import sql_name
+from warehouse.reads import read_chunks
 from warehouse.session import ANALYTICS, RESTRICTED, is_sqlite
 from warehouse.tables import TableShape
 
@@ -92,10 +93,8 @@ def _read(conn: sa.Connection, schema: str, table: str, cols: Sequence[str], *, 
     hundreds of them."""
     q = conn.dialect.identifier_preparer.quote
     select = ", ".join([q("_id"), *(q(c) for c in cols), *([_loaded_expr(conn)] if loaded else [])])
-    # stream_results: PostgreSQL's driver would otherwise fetch the whole table at once.
-    sql = sa.text(f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id").execution_options(stream_results=True)
     parts = []
-    for chunk in pd.read_sql(sql, conn, chunksize=CHUNK):
+    for chunk in read_chunks(conn, f"SELECT {select} FROM {q(schema)}.{q(table)} ORDER BY _id", CHUNK):
         for c in cols:
             # pandas 3 reads text as its ``str`` dtype, not object: both become codes.
             if chunk[c].dtype == object or pd.api.types.is_string_dtype(chunk[c].dtype):
