@@ -28,7 +28,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from profile_pages import submissions  # noqa: E402
 
 from flows import pipeline  # noqa: E402
-from suara import synth  # noqa: E402
 from suara.forms import load_form_versions, load_forms  # noqa: E402
 from suara.privacy import PrivacyKeys  # noqa: E402
 from warehouse import Warehouse  # noqa: E402
@@ -84,8 +83,8 @@ def main(argv=None) -> None:
     wh = Warehouse(f"sqlite:///{tempfile.mkdtemp()}/wh.db", restricted_key="bench-only-restricted-key-0123456789")
     wh.upgrade({FORM_ID: load_form_versions(FORM_ID)})
     keys = PrivacyKeys(b"bench-only-pseudonym-key-0123456789")
-    ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", {synth.version_uid(form): form.version}, keys)
-    rows = submissions(form, BASE)
+    rows, version_map = submissions(FORM_ID, BASE)
+    ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", version_map, keys)
     for s in range(0, BASE, 1000):
         pipeline.process_batch(ctx, wh, "bench", rows[s:s + 1000], watermark=s + 1000, known={})
     del rows

@@ -187,17 +187,24 @@ def release(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], 
 
     form_keys = [k for k in tables if shapes[k].form_id == form_id]
     children = [k for k in form_keys if k[0] == ANALYTICS and shapes[k].is_repeat]
+    # Every candidate written (a first sync, a changed decision): every analytics row is
+    # rewritten or removed, so the tables are emptied and copied whole, without staging a
+    # million ids and looking each row up in them (~2 s of ~14 s at a million).
+    whole = len(write) == len(twin)
+    only = "" if whole else f" WHERE _id IN (SELECT _id FROM {_IDS})"
     if len(write) or len(removed):
-        _stage_ids(conn, np.union1d(write, removed))
+        if not whole:
+            _stage_ids(conn, np.union1d(write, removed))
         for k in [*sorted(children, key=lambda k: -k[1].count("__")), (ANALYTICS, root)]:
-            conn.exec_driver_sql(f"DELETE FROM {q(ANALYTICS)}.{q(k[1])} WHERE _id IN (SELECT _id FROM {_IDS})")
+            conn.exec_driver_sql(f"DELETE FROM {q(ANALYTICS)}.{q(k[1])}{only}")
     if len(write):
-        _stage_ids(conn, write)
+        if not whole:
+            _stage_ids(conn, write)
         for k in [(ANALYTICS, root), *sorted(children, key=lambda k: k[1].count("__"))]:
             names = ", ".join(q(c.name) for c in tables[k].columns)
             conn.exec_driver_sql(
                 f"INSERT INTO {q(ANALYTICS)}.{q(k[1])} ({names}) SELECT {names} "
-                f"FROM {q(RESTRICTED)}.{q(candidate_name(k[1]))} WHERE _id IN (SELECT _id FROM {_IDS})")
+                f"FROM {q(RESTRICTED)}.{q(candidate_name(k[1]))}{only}")
         # Cells the decision changed (suppressed, recoded) differ from the twin's values.
         # Both frames are ordered by _id and hold every written id, so rows align by position.
         moved = want.loc[want["_id"].isin(write), ["_id", *cols]].reset_index(drop=True)

@@ -7,7 +7,9 @@ Rules under test:
   R4 nothing pending → no work and no audit row; a release writes one audit row with counts;
   R5 with the real forms and k-anonymity, the analytics zone is the same however the rows were
      paged (one batch, pages of 1,000, pages of 137), and every released class has k rows;
-  R6 a warehouse from before the candidate tables keeps its analytics rows on upgrade.
+  R6 a warehouse from before the candidate tables keeps its analytics rows on upgrade;
+  R7 a release that rewrites every candidate row (every submission edited) replaces the
+     analytics rows and their repeat rows, none left twice or stale.
 """
 
 from __future__ import annotations
@@ -89,6 +91,22 @@ def test_release__edit_and_withdrawal__rewritten_and_removed_with_repeat_rows(wh
     a = _analytics(wh).set_index("_id")
     assert a.index.tolist() == [1, 2, 3] and a.loc[2, "workers"] == 999
     assert sorted(set(_analytics(wh, KIDS)["_id"])) == [1, 2, 3]
+
+
+def test_release__every_row_rewritten__analytics_replaced_with_repeat_rows(wh):
+    """R7: Should replace every analytics row and its repeat rows when every candidate is
+    rewritten, leaving no stale or doubled row."""
+    wh.apply_batch(FORM_ID, _batch([1, 2, 3, 4]))
+    wh.release(FORM_ID, COLUMNS, at_least_three, run_id="r1")
+    kids_before = len(_analytics(wh, KIDS))
+    wh.apply_batch(FORM_ID, _batch([1, 2, 3, 4], run="r2", workers=pd.array([7] * 4, dtype="Int64")))
+    counts = wh.release(FORM_ID, COLUMNS, at_least_three, run_id="r2")
+    assert (counts.candidates, counts.written, counts.removed) == (4, 4, 0)
+    a = _analytics(wh)
+    assert a["_id"].tolist() == [1, 2, 3, 4] and a["workers"].tolist() == [7] * 4
+    assert a["note"].isna().tolist() == [True, False, False, False]  # the decision applied again
+    kids = _analytics(wh, KIDS)
+    assert len(kids) == kids_before and not kids.duplicated(subset=["_id", "_index"]).any()
 
 
 def test_release__nothing_pending__no_work_and_one_audit_per_release(wh):

@@ -145,3 +145,23 @@ def test_sums_by_block__blocks_add_up_to_the_whole_and_each_block_is_its_rows():
         assert total.keys() == whole.keys(), ind.id
         for key, (num, den, n) in whole.items():
             assert total[key] == (pytest.approx(num), pytest.approx(den), n), (ind.id, key)
+
+
+@pytest.mark.parametrize("values, dtype", [
+    (["female", None, "male", "female", float("nan")], object),
+    ([1, "1", None, 2.5, 1.0, True], object),   # one text each: "1", "1.0" and "True" differ
+    ([1.0, 2.0, float("nan"), 1.0], "float64"),
+    ([3, None, 3], "Int64"),
+    (["x", None, "y"], "str"),
+    ([True, None, False], "boolean"),
+])
+def test_group_codes__as_the_text_of_each_value(values, dtype):
+    """Groups and comparisons read a column as text: the codes and group names are those of
+    ``astype("string")`` whatever the column's dtype (a warehouse read may give any of these)."""
+    from suara.indicators.engine import _text_codes
+
+    s = pd.Series(values, dtype=dtype)
+    codes, names = _text_codes(s)
+    ref_codes, ref_names = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    assert codes.tolist() == ref_codes.tolist()
+    assert names == [str(u) for u in ref_names]
