@@ -14,6 +14,8 @@ A suppressed cell keeps its row so the report can say "suppressed"; its figures 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -52,8 +54,15 @@ def source_columns(conn: sa.Connection, form: Form) -> list[str] | None:
     if not insp.has_table(form.form_id, schema=RESTRICTED):
         return None
     present = [c["name"] for c in insp.get_columns(form.form_id, schema=RESTRICTED)]
-    wanted = columns_used(indicators_for(form), present) | {f for f, _ in _distribution_fields(form)}
+    wanted = _columns_used(tuple(indicators_for(form)), tuple(present)) | {f for f, _ in _distribution_fields(form)}
     return [c for c in present if c in wanted or c == "_id"]
+
+
+@functools.lru_cache(maxsize=64)
+def _columns_used(indicators: tuple, present: tuple[str, ...]) -> frozenset[str]:
+    """``columns_used``, once per process for the same indicators and table columns: it runs
+    every indicator on an empty frame (~80 ms, a twentieth of a 10,000-submission sync)."""
+    return frozenset(columns_used(list(indicators), list(present)))
 
 
 def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:

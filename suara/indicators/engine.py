@@ -128,8 +128,10 @@ def columns_used(indicators: list[Indicator], columns: list[str]) -> set[str]:
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     _LOCAL.seen = set()
     try:
-        for ind in indicators:
-            ind.sums(empty)
+        for ind in indicators:  # what ``sums_by_block`` reads, without summing nothing
+            ind.numerator(empty)
+            ind.denominator(empty)
+            _note(*ind.by)
         return _LOCAL.seen & set(columns)
     finally:
         _LOCAL.seen = None
