@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from warehouse.session import is_sqlite
 
 _cursor_names = (f"suara_read_{n}" for n in itertools.count(1))
+PG_FETCH_ROWS = 2_000  # rows per round trip of a PostgreSQL server-side cursor
 
 
 def read_chunks(conn: sa.Connection, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -28,16 +29,21 @@ def read_chunks(conn: sa.Connection, sql: str, chunk_rows: int) -> Iterator[pd.D
     rows, columns named as the query names them; nothing for an empty result. Runs inside
     the caller's transaction."""
     driver = conn.connection.driver_connection
-    if is_sqlite(conn):
-        cur = driver.cursor()
-    else:
-        # A named cursor lives on the server: rows travel ``itersize`` at a time.
-        cur = driver.cursor(name=next(_cursor_names))
-        cur.itersize = chunk_rows
+    sqlite = is_sqlite(conn)
+    # A named cursor lives on the server. Its rows are fetched a few thousand at a time: libpq
+    # holds each fetched batch whole beside the Python tuples made from it, and a million-row
+    # release fetched 50,000 at a time went ~20 MB past what SQLAlchemy's small batches held.
+    cur = driver.cursor() if sqlite else driver.cursor(name=next(_cursor_names))
+    batch = chunk_rows if sqlite else min(chunk_rows, PG_FETCH_ROWS)
     try:
         cur.execute(sql)
         names = [d[0] for d in cur.description]
-        while rows := cur.fetchmany(chunk_rows):
+        while True:
+            rows = cur.fetchmany(batch)
+            while rows and len(rows) < chunk_rows and (more := cur.fetchmany(min(batch, chunk_rows - len(rows)))):
+                rows += more
+            if not rows:
+                return
             yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
     finally:
         cur.close()

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from warehouse import reads
 from warehouse.reads import read_chunks
 
 pytestmark = pytest.mark.integration
@@ -48,7 +49,8 @@ def test_frames_match_read_sql(engine):
     assert got["x"].tolist()[::2] == [1.5, 2.25, 4.75]
 
 
-def test_chunks_are_bounded_and_ordered(engine):
+def test_chunks_are_bounded_and_ordered(engine, monkeypatch):
+    monkeypatch.setattr(reads, "PG_FETCH_ROWS", 1)  # PostgreSQL: a chunk gathered over fetches
     with engine.connect() as c:
         chunks = list(read_chunks(c, "SELECT _id FROM t ORDER BY _id DESC", 2))
         empty = list(read_chunks(c, "SELECT _id FROM t WHERE _id > 99", 2))
