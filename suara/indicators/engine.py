@@ -128,7 +128,7 @@ def columns_used(indicators: list[Indicator], columns: list[str]) -> set[str]:
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     _LOCAL.seen = set()
     try:
-        for ind in indicators:  # what ``sums_by_block`` reads, without summing nothing
+        for ind in indicators:  # what ``sums_by_block`` reads, without summing anything
             ind.numerator(empty)
             ind.denominator(empty)
             _note(*ind.by)
