@@ -38,12 +38,13 @@ def read_chunks(conn: sa.Connection, sql: str, chunk_rows: int) -> Iterator[pd.D
     try:
         cur.execute(sql)
         names = [d[0] for d in cur.description]
-        while True:
-            rows = cur.fetchmany(batch)
-            while rows and len(rows) < chunk_rows and (more := cur.fetchmany(min(batch, chunk_rows - len(rows)))):
-                rows += more
-            if not rows:
-                return
+        rows: list = []
+        while more := cur.fetchmany(min(batch, chunk_rows - len(rows))):
+            rows += more
+            if len(rows) == chunk_rows:
+                yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+                rows = []
+        if rows:
             yield pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
     finally:
         cur.close()

@@ -175,18 +175,18 @@ def release(conn: sa.Connection, form_id: str, shapes: Mapping[tuple[str, str], 
         want = want.merge(decided[root][["_id", *cols]], on="_id", how="inner")
     have = _read(conn, ANALYTICS, root, cols, loaded=True)
     want_ids, have_ids = want["_id"].to_numpy(np.int64), have["_id"].to_numpy(np.int64)
-    released = np.isin(want_ids, have_ids)
+    in_analytics = np.isin(want_ids, have_ids)
     stale_ids = np.empty(0, dtype=np.int64)
-    if released.any():
+    if in_analytics.any():
         # Only rows already in analytics are compared (a first release compares none: a merge
         # with the empty analytics table made a column of a million missing values per
         # compared column, ~90 MB at a million rows).
-        kept = want.loc[released].merge(have, on="_id", how="inner", suffixes=("", "_have"))
+        kept = want.loc[in_analytics].merge(have, on="_id", how="inner", suffixes=("", "_have"))
         check = [*cols, "_loaded_at"]
         stale = _differs(kept[check], kept[[c + "_have" for c in check]].set_axis(check, axis=1), check)
         stale_ids = kept.loc[stale, "_id"].to_numpy(np.int64)
         del kept
-    write = np.unique(np.concatenate([want_ids[~released], stale_ids]))
+    write = np.unique(np.concatenate([want_ids[~in_analytics], stale_ids]))
     removed = np.setdiff1d(have_ids, want_ids)
     del have, have_ids
     counts = ReleaseCounts(candidates=len(twin), released=len(want), written=len(write), removed=len(removed))
