@@ -6,6 +6,7 @@ quarantine, manifest, watermark and audit together or not at all.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import sqlite3
@@ -22,7 +23,7 @@ from suara.forms.model import Form
 from warehouse import ops, runs, snapshot
 from warehouse import quarantine as qmod
 from warehouse.derive import FormSchema, PolicyFor, derive_form
-from warehouse.fastload import ID_CHUNK
+from warehouse.fastload import ID_CHUNK, max_ids
 from warehouse.load import LoadBatch, LoadCounts, ManifestEntry, apply_batch
 from warehouse.manifest import ManifestIndex, read_index
 from warehouse.migrate import current_revision, ensure_schemas, head_revision, upgrade_fixed
@@ -170,6 +171,11 @@ class Warehouse:
                 rows = list(conn.execute(q))
             else:
                 wanted = sorted({int(i) for i in ids if isinstance(i, int)})
+                # A page of new submissions (every page of a first sync) lies above the
+                # manifest's highest id: one step down its key index answers for the whole
+                # page, where the IN list cost ~11 ms a page to build and run.
+                top = max_ids(conn, [(m, {"form_id": form_id})])[0] if wanted else None
+                wanted = [] if top is None else wanted[:bisect.bisect_right(wanted, top)]
                 for i in range(0, len(wanted), ID_CHUNK):
                     rows += conn.execute(q.where(m.c._id.in_(wanted[i:i + ID_CHUNK]))).all()
             return {r._id: ManifestEntry(r._id, r._uuid, r.state, r.form_version, r.validation_status) for r in rows}

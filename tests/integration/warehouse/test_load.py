@@ -94,6 +94,16 @@ def test_manifest__after_load__uuid_version_and_validation_recorded(wh):
     assert (entries[2].form_version, entries[2].validation_status) == ("2026010101", "validation_status_approved")
 
 
+def test_manifest__ids_above_and_below_the_highest__only_stored_ones(wh):
+    """Should answer a look-up of ids around and above the highest stored id (a page of new
+    submissions) with exactly the stored ones, per form."""
+    load(wh, FORM_ID, _batch([1, 2, 3]))
+    assert sorted(wh.manifest(FORM_ID, ids=[0, 3, 1, 4, 10**12])) == [1, 3]
+    assert wh.manifest(FORM_ID, ids=[4, 5, 6]) == {}
+    assert wh.manifest(FORM_ID, ids=[]) == {}
+    assert wh.manifest("no_such_form", ids=[1, 2, 3]) == {}
+
+
 def test_manifest_index__read_in_slices__same_ids_and_digests_as_the_manifest(wh, monkeypatch):
     """Should hand the reconcile scan every stored id, ascending, with the digest of its uuid
     and validation status, however many rows each read takes."""
