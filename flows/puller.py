@@ -28,9 +28,11 @@ with its own traceback and handled as before.
 
 from __future__ import annotations
 
+import io
 import logging
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 import time
@@ -107,7 +109,7 @@ class PullProcess:
                 return
             if kind == "failed":
                 raise PullFailed(item[1])
-            yield item[1], item[2]
+            yield pickle.loads(item[1])
 
     def stop(self) -> None:
         if self.process.pid is None:
@@ -146,7 +148,7 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
                 screened = pipeline.screen_batch(ctx, page.results, watermark=pipeline.watermark_of(page))
                 screened.seconds = dict(pipeline.STAGE_SECONDS)
             # The sync needs the page's cursor and cost, not its raw records.
-            out.put(("page", replace(page, results=[]), screened))
+            out.put(("page", packed((replace(page, results=[]), screened))))
             pipeline.give_back_memory()
         out.put(("end",))
     except BaseException as exc:  # noqa: BLE001 - the sync redoes the work and raises it there
@@ -154,6 +156,19 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
     finally:
         out.close()
         out.join_thread()
+
+
+def packed(item) -> bytes:
+    """``item`` pickled without a memo: a page's frames hold ~100,000 distinct objects, and
+    memoising each (to find repeats that a screened page does not have) was ~40 % of pickling
+    it — 5.7 → 3.5 ms a page, in the process that sets the pace. Fast mode refuses a cyclic
+    object with ValueError (the sync then goes on without this process); shared objects
+    arrive as copies."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # deprecated attribute, still the only switch for the memo
+    pickler.dump(item)
+    return buffer.getvalue()
 
 
 def _watch(parent: int) -> None:
