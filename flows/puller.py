@@ -13,14 +13,15 @@ would leave, and the pull process exits by itself once the sync's process is gon
 (``_watch``). Retries stay with the Kobo client, in whichever process makes the request.
 
 When: ``SUARA_PULL_PROCESS=auto`` (the default) starts it for pulls of ``WORTH`` submissions
-or more on two or more cores: below that, starting it (~1 s) costs more than it saves. ``on``
+or more on two or more cores: below that, it saves nothing worth its memory. ``on``
 starts it for any pull of two pages or more, ``off`` never. It holds ~150 MB of its own
 (pandas and the stages, a page); to keep the two processes within 400 MB at a million
 submissions, both give freed heap back after every page and it prefetches nothing (the
 sync's process loads meanwhile, so its HTTP waits overlap work anyway).
 
 How: the sync pulls the first pages itself while this process starts (~1 s to import the
-stages), then hands it the cursor; from then on screened pages come back through a queue of
+stages; the form's context follows through a queue, so starting it never waits for those
+imports), then hands it the cursor; from then on screened pages come back through a queue of
 at most ``AHEAD``, so memory stays a few pages. If the process fails in any way, the sync goes
 on from the last page it loaded, in-process, where the same error (if it is one) is raised
 with its own traceback and handled as before.
@@ -44,9 +45,10 @@ log = logging.getLogger(__name__)
 
 AHEAD = 2          # screened pages waiting for their load
 POLL = 0.5         # seconds between checks that the other process is alive
-# Starting the process costs ~1 s of CPU (a fresh interpreter imports the stages): below
-# ~20,000 submissions it costs more than it saves (measured: 10,000 took 1.50 s with it,
-# 1.27 s without; 20,000 broke even; 50,000 took 5.2 s instead of 6.2 s).
+# Starting the process costs ~1 s of CPU on the other core (a fresh interpreter imports the
+# stages) while the sync pulls the first pages itself. Interleaved runs on 2026-11-29 (a slow
+# day for this machine): 10,000 submissions 4,985/s with it vs 4,806/s without (six pairs,
+# either way in three: a wash, for ~170 MB more), 20,000 7,118 vs 5,818/s (four pairs).
 WORTH = 20_000
 
 
@@ -80,11 +82,21 @@ class PullProcess:
         portable = replace(ctx, download=None, fetch_version_map=None,
                            version_map=dict(pipeline.versions_of(ctx)), validation=[])
         self.process = mp.Process(target=_main, name="suara-pull", daemon=True,
-                                  args=(settings, portable, self.orders, self.out, self.started,
-                                        os.getpid()))
+                                  args=(settings, self.orders, self.out, self.started, os.getpid()))
+        self._context = portable
 
     def start(self) -> None:
+        # The context (the parsed form: ~200 KB pickled) goes through the queue, not the
+        # process's arguments: spawn writes those into a pipe that the new interpreter reads
+        # only as its imports allow, so start() blocked the sync for those ~0.4 s of imports.
+        # The queue's feeder thread writes it instead, while the sync goes on.
         self.process.start()
+        # This process never writes to ``out``: closing its copy of the pipe's write end lets
+        # a read see the end of the pipe once the pull process is gone. Otherwise a page cut
+        # off by the process's death (killed while its feeder thread wrote a page bigger than
+        # the pipe's 64 KB) left ``results`` waiting for the rest of it for ever.
+        self.out._writer.close()
+        self.orders.put(self._context)
 
     def ready(self) -> bool:
         return self.started.is_set() and self.process.is_alive()
@@ -104,6 +116,8 @@ class PullProcess:
                 if not self.process.is_alive():
                     raise PullFailed("the pull process exited") from None
                 continue
+            except (EOFError, OSError) as exc:  # the process died, mid-page or between pages
+                raise PullFailed(f"the pull process exited ({type(exc).__name__})") from None
             kind = item[0]
             if kind == "end":
                 return
@@ -126,8 +140,9 @@ class PullFailed(Exception):
     """The pull process stopped before the last page; the sync goes on without it."""
 
 
-def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int) -> None:
-    """The pull process: wait for a cursor, then pull and screen every page after it."""
+def _main(settings, orders, out, started, parent: int) -> None:
+    """The pull process: take the form's context, wait for a cursor, then pull and screen
+    every page after it."""
     from suara.kobo import KoboClient
     from suara.redact import install
 
@@ -135,6 +150,7 @@ def _main(settings, ctx: pipeline.FormContext, orders, out, started, parent: int
     install(settings)
     pipeline.tune_collector()
     client = KoboClient(settings)
+    ctx: pipeline.FormContext = orders.get()
     ctx.download = client.download
     started.set()
     after_id, page_size = orders.get()

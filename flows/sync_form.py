@@ -115,6 +115,11 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
             if not handover() or page.next_after_id is None:
                 return after_id
             helper.go(after_id, settings.suara_page_size)
+            # What pulling and screening here left behind (pandas objects in reference cycles,
+            # which the tuned collector reaches late) goes now, before the two processes run
+            # side by side: ~25 MB of the sync's at the moment both peak (measured at 100k:
+            # 243 → 215 MB beside the pull process's ~155).
+            pipeline.give_back_memory(collect=True)
             try:
                 for page, screened in helper.results():
                     loaded(page, screened)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -142,6 +143,43 @@ def test_pull_process__killed_mid_pull__the_sync_goes_on_without_it(monkeypatch,
     assert len(killed) == 2, killed
     assert _summary(split) == _summary(alone)
     assert _state(two) == _state(one)
+
+
+def test_pull_process__killed_halfway_through_handing_over_a_page__the_sync_is_told(
+        monkeypatch, tmp_path, sandbox, forms, forms_dir):
+    """Should report the pull process gone, not wait for ever for the rest of a page it was
+    writing when it died (a page bigger than the pipe between the processes holds)."""
+    from flows import pipeline
+    from suara.kobo import KoboClient
+    from suara.settings import load_settings
+    from tests.e2e.conftest import N
+
+    _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    settings = load_settings()
+    form = next(f for f in forms if not f.encrypted)
+    helper = puller.PullProcess(settings, pipeline.open_form(settings, KoboClient(settings), form))
+    helper.start()
+    try:
+        helper.go(0, N)  # one page of every submission: far more than the pipe's 64 KB
+        assert helper.out._reader.poll(60), "no page came"
+        time.sleep(0.5)  # the process's feeder thread now waits for the pipe to drain
+        os.kill(helper.process.pid, signal.SIGKILL)
+        helper.process.join(10)
+        told: list[str] = []
+
+        def read() -> None:
+            try:
+                list(helper.results())
+                told.append("the pull ended")
+            except puller.PullFailed as exc:
+                told.append(f"failed: {exc}")
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(30)
+        assert told and told[0].startswith("failed: the pull process exited"), told or "still waiting"
+    finally:
+        helper.stop()
 
 
 def test_pull_process__cannot_start__the_sync_pulls_by_itself(monkeypatch, tmp_path, sandbox, forms, forms_dir):

@@ -45,3 +45,22 @@ def test_tune_collector__leaves_a_higher_threshold_and_a_disabled_collector_alon
         print(gc.get_threshold()[0])
     """)
     assert out == "0"
+
+
+def test_give_back_memory__with_collect__frees_garbage_in_reference_cycles():
+    """What the sync's own pulling left in cycles goes when the pull process takes over."""
+    out = _child("""
+        import gc, weakref
+        from flows.pipeline import give_back_memory
+        gc.disable()  # as between the tuned collector's rare full collections
+        class Node: pass
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        alive = weakref.ref(a)
+        del a, b
+        give_back_memory()
+        kept = alive() is not None
+        give_back_memory(collect=True)
+        print(kept, alive() is None)
+    """)
+    assert out == "True True"
