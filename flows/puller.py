@@ -91,11 +91,14 @@ class PullProcess:
         # only as its imports allow, so start() blocked the sync for those ~0.4 s of imports.
         # The queue's feeder thread writes it instead, while the sync goes on.
         self.process.start()
-        # This process never writes to ``out``: closing its copy of the pipe's write end lets
-        # a read see the end of the pipe once the pull process is gone. Otherwise a page cut
-        # off by the process's death (killed while its feeder thread wrote a page bigger than
-        # the pipe's 64 KB) left ``results`` waiting for the rest of it for ever.
+        # Each side closes its copy of the pipe end it never uses, so the other process's death
+        # ends a read or a write instead of leaving it waiting for ever: ``results`` waiting for
+        # the rest of a page cut off mid-write (a page is bigger than the pipe's 64 KB), or the
+        # queue's thread here blocked writing the context to a process that died before reading
+        # it (that thread then ends quietly on the broken pipe).
         self.out._writer.close()
+        self.orders._reader.close()
+        self.orders._ignore_epipe = True
         self.orders.put(self._context)
 
     def ready(self) -> bool:

@@ -59,6 +59,7 @@ def ready_at_once(monkeypatch):
         while not self.ready() and time.monotonic() < deadline:
             time.sleep(0.02)
 
+    start_and_wait.__wrapped__ = start  # for a test that needs the start as a sync sees it
     monkeypatch.setattr(puller.PullProcess, "start", start_and_wait)
 
 
@@ -180,6 +181,32 @@ def test_pull_process__killed_halfway_through_handing_over_a_page__the_sync_is_t
         assert told and told[0].startswith("failed: the pull process exited"), told or "still waiting"
     finally:
         helper.stop()
+
+
+def test_pull_process__dies_before_taking_the_form__nothing_is_left_waiting(forms, capfd):
+    """Should leave no thread of the sync writing the form's context to a process that died
+    before reading it (the context is bigger than the pipe holds)."""
+    import pickle
+
+    from flows import pipeline
+    from suara.privacy import PrivacyKeys
+    from suara.settings import Settings
+
+    form = next(f for f in forms if f.form_id == "ilo_rights_baseline")
+    ctx = pipeline.FormContext(form, {form.version: form}, "uid", "", {}, PrivacyKeys(b"t" * 32))
+    assert len(pickle.dumps(ctx)) > 2**16
+    helper = puller.PullProcess(Settings(kobo_url="http://127.0.0.1:9", kobo_token="t" * 40), ctx)
+    puller.PullProcess.start.__wrapped__(helper)  # returns at once, as in a sync
+    try:
+        os.kill(helper.process.pid, signal.SIGKILL)  # still importing: ~0.5 s before it reads
+        helper.process.join(10)
+        writer = helper.orders._thread
+        writer.join(10)
+        assert not writer.is_alive(), "still writing the context to a process that is gone"
+        assert not helper.ready()
+    finally:
+        helper.stop()
+    assert "Error" not in capfd.readouterr().err
 
 
 def test_pull_process__cannot_start__the_sync_pulls_by_itself(monkeypatch, tmp_path, sandbox, forms, forms_dir):
