@@ -86,10 +86,6 @@ class PullProcess:
         self._context = portable
 
     def start(self) -> None:
-        # The context (the parsed form: ~200 KB pickled) goes through the queue, not the
-        # process's arguments: spawn writes those into a pipe that the new interpreter reads
-        # only as its imports allow, so start() blocked the sync for those ~0.4 s of imports.
-        # The queue's feeder thread writes it instead, while the sync goes on.
         self.process.start()
         # Each side closes its copy of the pipe end it never uses, so the other process's death
         # ends a read or a write instead of leaving it waiting for ever: ``results`` waiting for
@@ -99,6 +95,10 @@ class PullProcess:
         self.out._writer.close()
         self.orders._reader.close()
         self.orders._ignore_epipe = True
+        # The context (the parsed form: ~200 KB pickled) goes through the queue, not the
+        # process's arguments: spawn writes those into a pipe that the new interpreter reads
+        # only as its imports allow, so start() blocked the sync for those ~0.4 s of imports.
+        # The queue's feeder thread writes it instead, while the sync goes on.
         self.orders.put(self._context)
 
     def ready(self) -> bool:
