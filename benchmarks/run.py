@@ -5,7 +5,7 @@ submissions, cloned from 2,000 synthetic templates, served at KPI's 1,000-row pa
 loopback HTTP), then in a fresh worker process runs
 
 * Suara, twice: with ``SUARA_PULL_PROCESS=off`` (one process) and ``auto`` (the default: a
-  second process pulls and validates the pages of pulls of 20,000+ while the first loads,
+  second process pulls and validates the pages of pulls of 10,000+ while the first loads,
   flows/puller.py). Each is the sync of one form through the plain pipeline functions (the Prefect flow's own
   steps without Prefect: pull → decrypt → normalise → validate → anonymise → load → release, then the
   reporting refresh), timing each stage; then a no-change sync with the manifest scan, counting

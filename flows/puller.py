@@ -19,9 +19,11 @@ starts it for any pull of two pages or more, ``off`` never. It holds ~150 MB of 
 submissions, both give freed heap back after every page and it prefetches nothing (the
 sync's process loads meanwhile, so its HTTP waits overlap work anyway).
 
-How: the sync pulls the first pages itself while this process starts (~1 s to import the
-stages; the form's context follows through a queue, so starting it never waits for those
-imports), then hands it the cursor; from then on screened pages come back through a queue of
+How: the sync starts it as the first page arrives and loads the first pages itself while
+this process starts (~0.4 s to import the stages; the form's context follows through a queue,
+so starting it never waits for those imports). When a page arrives and this process is ready,
+the sync hands it the cursor after that page and then loads the page, so this process fetches
+and screens the next one meanwhile; from then on screened pages come back through a queue of
 at most ``AHEAD``, so memory stays a few pages. If the process fails in any way, the sync goes
 on from the last page it loaded, in-process, where the same error (if it is one) is raised
 with its own traceback and handled as before.
@@ -45,15 +47,16 @@ log = logging.getLogger(__name__)
 
 AHEAD = 2          # screened pages waiting for their load
 POLL = 0.5         # seconds between checks that the other process is alive
-# Starting the process costs ~1 s of CPU on the other core (a fresh interpreter imports the
-# stages) while the sync pulls the first pages itself. Interleaved runs on 2026-11-29 (a slow
-# day for this machine): 10,000 submissions 4,985/s with it vs 4,806/s without (six pairs,
-# either way in three: a wash, for ~170 MB more), 20,000 7,118 vs 5,818/s (four pairs).
-WORTH = 20_000
+# Starting the process costs ~0.4 s of imports on the other core (a fresh interpreter), while
+# the sync loads the first pages itself. Interleaved runs on 2026-11-29 (six pairs each, SQLite,
+# starting on the first page and handing over before a page loads): 10,000 submissions 9,212/s
+# with it vs 8,488/s without (PostgreSQL, four pairs: 8,653 vs 8,136/s), for ~150 MB more;
+# 5,000: 6,652 vs 7,339/s — too few pages left once it is ready.
+WORTH = 10_000
 
 
 def wanted(setting: str, form, page, pages_read: int) -> bool:
-    """Whether a form's pull should start a pull process after ``page`` (the ``pages_read``-th),
+    """Whether a form's pull should start a pull process on ``page`` (the ``pages_read``-th),
     by ``SUARA_PULL_PROCESS``: ``off``; ``on`` whenever a page follows; ``auto`` when the
     machine has a second core and at least ``WORTH`` submissions are to come (the server's
     count on the first page, or as many read without one). Never for encrypted forms: they

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     suara_pull_process: Literal["off", "auto", "on"] = Field(
         default="auto",
         description="A second process fetching, normalising and validating pages while the sync "
-        "loads them: off; auto (pulls of 20,000+ submissions on 2+ cores); on (any pull of 2+ pages)")
+        "loads them: off; auto (pulls of 10,000+ submissions on 2+ cores); on (any pull of 2+ pages)")
     suara_http_timeout: float = Field(default=60.0, gt=0)
     suara_http_retries: int = Field(default=6, ge=0, le=20)
     suara_reconcile_every: int = Field(

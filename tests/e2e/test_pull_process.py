@@ -103,6 +103,48 @@ def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monke
     assert _state(two) == _state(one)
 
 
+def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_while_one_loads(
+        monkeypatch, tmp_path, sandbox, forms, forms_dir):
+    """Should start the pull process before the first page loads, and hand it the cursor before
+    the sync loads the page that found it ready: the process then fetches and screens the next
+    page meanwhile, so the sync never sits idle waiting for its first screened page."""
+    from types import SimpleNamespace
+
+    from flows import sync_form
+
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
+    events: list[tuple] = []
+    start, go, load = puller.PullProcess.start, puller.PullProcess.go, sync_form.load_page.fn
+
+    def noting_start(self):
+        events.append(("start",))
+        start(self)
+
+    def noting_go(self, after_id, page_size):
+        events.append(("go", after_id))
+        go(self, after_id, page_size)
+
+    def noting_load(ctx, warehouse, run_id, page, screened=None):
+        events.append(("load", page.next_after_id, "pull process" if screened is not None else "sync"))
+        return load(ctx, warehouse, run_id, page, screened)
+
+    monkeypatch.setattr(puller.PullProcess, "start", noting_start)
+    monkeypatch.setattr(puller.PullProcess, "go", noting_go)
+    monkeypatch.setattr(sync_form, "load_page", SimpleNamespace(fn=noting_load))
+    form = next(f for f in forms if not f.encrypted)
+    outcome = _sync_each_form([form])[form.form_id]
+    assert events[0] == ("start",), events[:3]
+    at = events.index(next(e for e in events if e[0] == "go"))
+    cursor = events[at][1]
+    # The page loaded right after the hand-over is the sync's own, the one that ends at the cursor
+    # handed over; every page after it came from the pull process.
+    assert events[at + 1] == ("load", cursor, "sync"), events[at - 1:at + 3]
+    assert events[at + 2:] and all(e[2] == "pull process" for e in events[at + 2:]), events[at:]
+    assert outcome.counts.pages == sum(e[0] == "load" for e in events)
+
+
 def test_pull_process__in_the_prefect_flow__same_warehouse(prefect_backend, monkeypatch, tmp_path, sandbox,
                                                           forms_dir, handovers):
     """Should hand pages from the pull process to the flow's page tasks like its own pages."""
