@@ -25,15 +25,14 @@ SURVEY_THRESHOLD = 5
 HARASSMENT_THRESHOLD = 10
 
 
-def _lines(table: pd.DataFrame, n_cols: int, group_col: str | None, total_value) -> list[list[tuple[int, int]]]:
-    rows = np.arange(len(table))
+def _lines(n_rows: int, n_cols: int, groups: np.ndarray | None, total_value) -> list[list[tuple[int, int]]]:
+    rows = np.arange(n_rows)
     lines: list[list[tuple[int, int]]] = []
     if n_cols >= 2:
         lines += [[(i, j) for j in range(n_cols)] for i in rows]
-    if group_col is None:
+    if groups is None:
         lines += [[(i, j) for i in rows] for j in range(n_cols)]
         return lines
-    groups = table[group_col].to_numpy()
     for g in pd.unique(groups):
         if total_value is not None and g == total_value:
             continue
@@ -58,6 +57,21 @@ def _complement(counts: np.ndarray, blank: np.ndarray, lines) -> bool:
     return changed
 
 
+def blank_cells(counts: np.ndarray, threshold: int, *, secondary: bool = True, zeros_disclosive: bool = False,
+                groups: np.ndarray | None = None, total_value=None) -> np.ndarray:
+    """Which cells of a count matrix (rows × count columns, no missing values) to blank:
+    primary suppression, then complementary suppression along the table's lines. ``groups``
+    holds each row's breakdown for a long table (``suppress_cells``' ``group_col``), None
+    for a wide one."""
+    low = 0 if zeros_disclosive else 1
+    blank = (counts >= low) & (counts < threshold)
+    if secondary and blank.any():
+        lines = _lines(len(counts), counts.shape[1], groups, total_value)
+        while _complement(counts, blank, lines):
+            pass
+    return blank
+
+
 def suppress_cells(table: pd.DataFrame, count_cols: Sequence[str] | None = None,
                    threshold: int = SURVEY_THRESHOLD, secondary: bool = True,
                    zeros_disclosive: bool = False, *, count_col: str | None = None,
@@ -73,12 +87,9 @@ def suppress_cells(table: pd.DataFrame, count_cols: Sequence[str] | None = None,
         block = block.apply(pd.to_numeric, errors="coerce")
     counts = block.to_numpy(dtype="float64", na_value=np.nan)
     counts[np.isnan(counts)] = 0.0
-    low = 0 if zeros_disclosive else 1
-    blank = (counts >= low) & (counts < threshold)
-    if secondary and blank.any():
-        lines = _lines(out, len(cols), group_col, total_value)
-        while _complement(counts, blank, lines):
-            pass
+    groups = None if group_col is None else out[group_col].to_numpy()
+    blank = blank_cells(counts, threshold, secondary=secondary, zeros_disclosive=zeros_disclosive,
+                        groups=groups, total_value=total_value)
     for j, c in enumerate(cols):
         # Whole counts, missing where blanked (built directly: a Series round trip per column
         # was most of a reporting refresh's fixed cost, ~27 tables per form).
