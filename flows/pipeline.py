@@ -28,10 +28,11 @@ import numpy as np
 
 from suara.forms import Form, load_form_versions
 from suara.normalise import normalise
-from suara.settings import Settings
 
-if TYPE_CHECKING:  # at run time imported where built: the pull process never needs the warehouse
+if TYPE_CHECKING:  # at run time imported where built: the pull process never needs the
+    # warehouse, nor pydantic (the settings' ~80 ms of its start-up)
     from flows.counts import FormCounts
+    from suara.settings import Settings
 
 log = logging.getLogger(__name__)
 
