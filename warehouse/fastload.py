@@ -106,6 +106,40 @@ def _text_block(frame: pd.DataFrame, names: list[str]) -> tuple[list[list], bool
     return columns.tolist(), strings, missing.any(axis=1).tolist()
 
 
+def _stored_arrays(frame: pd.DataFrame, names: list[str]) -> list[np.ndarray] | None:
+    """The arrays pandas keeps the named object columns in (no copy), or None if this pandas
+    does not expose them (``_get_column_array`` is internal, in pandas since 1.x)."""
+    get = getattr(frame, "_get_column_array", None)
+    if get is None:
+        return None
+    at = {c: i for i, c in enumerate(frame.columns)}
+    arrays = [get(at[n]) for n in names]
+    return arrays if all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays) else None
+
+
+def _text_columns(frame: pd.DataFrame, names: list[str], memo: dict | None
+                  ) -> tuple[list[list], list[bool], list[bool]]:
+    """``_text_block`` for ``names``, per column: (values, only str/None, holds None).
+
+    With ``memo`` (one per batch), a column stored in the same memory as one converted
+    before — the restricted and candidate frames of a page share most columns (anonymising
+    builds both from the same arrays) — gets that column's list back, the same object: its
+    conversion is skipped and ``identical`` sees ``a is b``. The memo holds each array, so
+    its memory cannot be reused for another column while the batch lasts."""
+    arrays = _stored_arrays(frame, names) if memo is not None else None
+    if arrays is None:
+        lists, strings, missing = _text_block(frame, names)
+        return lists, [strings] * len(names), missing
+    keys = [("text", a.__array_interface__["data"][0], a.strides[0], len(a)) for a in arrays]
+    todo = [j for j, k in enumerate(keys) if k not in memo]
+    if todo:
+        lists, strings, missing = _text_block(frame, [names[j] for j in todo])
+        for j, values, holds_none in zip(todo, lists, missing, strict=True):
+            memo[keys[j]] = (arrays[j], values, strings, holds_none)
+    hits = [memo[k] for k in keys]
+    return [h[1] for h in hits], [h[2] for h in hits], [h[3] for h in hits]
+
+
 def _int_column(s: pd.Series) -> list:
     """An integer-typed column as Python ints (None for missing) without an object round trip."""
     values = s.to_numpy(dtype=np.int64, na_value=0).tolist()
@@ -116,21 +150,21 @@ def _int_column(s: pd.Series) -> list:
     return values
 
 
-def typed_columns(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool,
-                  table: str) -> tuple[dict[str, list], set[str], set[str]]:
+def typed_columns(frame: pd.DataFrame, kinds: dict[str, str], sqlite: bool, table: str,
+                  memo: dict | None = None) -> tuple[dict[str, list], set[str], set[str]]:
     """``column_lists``; the columns known to hold only str/None or only int/None (for those,
-    ``==`` on the lists is exact: no 1 == 1.0 == True); and the columns holding None."""
+    ``==`` on the lists is exact: no 1 == 1.0 == True); and the columns holding None.
+    ``memo`` (a dict kept for one batch) lets frames sharing columns convert them once."""
     dtypes = frame.dtypes
     text = [n for n, k in kinds.items() if k in _TEXT_KINDS and pd.api.types.is_object_dtype(dtypes[n])]
     out: dict[str, list] = dict.fromkeys(kinds)  # type: ignore[arg-type]
     plain: set[str] = set()
     nullable: set[str] = set()
     if text:
-        columns, strings, missing = _text_block(frame, text)
+        columns, strings, missing = _text_columns(frame, text, memo)
         out.update(zip(text, columns, strict=True))
         nullable.update(n for n, m in zip(text, missing, strict=True) if m)
-        if strings:
-            plain.update(text)
+        plain.update(n for n, only_str in zip(text, strings, strict=True) if only_str)
     done = set(text)
     for name, kind in kinds.items():
         if name in done:

@@ -170,7 +170,8 @@ def _flag_values(prepared: Prepared, shape: TableShape, memo: dict) -> dict[str,
 
 def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | None, run_id: str,
              now: dt.datetime, sqlite: bool, memo: dict) -> Prepared:
-    """The frame's rows as driver-ready columns of the table (with flags and lineage)."""
+    """The frame's rows as driver-ready columns of the table (with flags and lineage).
+    ``memo`` is the batch's: columns and flags converted for one zone serve the next."""
     if shape is None:
         raise WarehouseError(
             f"The warehouse has no table {zone}.{table}.",
@@ -187,7 +188,7 @@ def _prepare(zone: str, table: str, frame: pd.DataFrame, shape: TableShape | Non
         frame = frame.drop_duplicates(subset=key, keep="last")
     kinds = {k: "integer" for k in shape.key}
     kinds.update({name: kind for name, kind, _ in shape.columns if name in frame.columns})
-    prepared = Prepared(*typed_columns(frame, kinds, sqlite, table))
+    prepared = Prepared(*typed_columns(frame, kinds, sqlite, table, memo))
     flags = _flag_values(prepared, shape, memo)
     prepared.values.update(flags)
     prepared.plain.update(flags)

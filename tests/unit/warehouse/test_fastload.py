@@ -67,3 +67,49 @@ def test_identical__equal_under_eq__told_apart_by_type_and_sign():
     assert identical(["a", None], ["a", None])
     assert not identical([1], [1.0]) and not identical([1], [True]) and not identical([0.0], [-0.0])
     assert identical([1.5, None], [1.5, None]) and not identical(["a"], ["b"], plain=True)
+
+
+def _zones():
+    """A restricted and a candidate frame built as anonymising builds them: side by side from the
+    same column objects, the candidate with its own (pseudonymised) name column."""
+    ids = pd.Series(pd.array([1, 2, 3], dtype="Int64"))
+    shared = pd.Series(["a", None, "c"], dtype=object)
+    mixed = pd.Series([1, "x", None], dtype=object)
+    restricted = pd.concat([ids, shared, mixed, pd.Series(["Siti", "Ani", None], dtype=object)], axis=1)
+    restricted.columns = ["_id", "q1", "q2", "name"]
+    candidate = pd.concat([ids, shared, mixed, pd.Series(["p:9f", "p:4a", None], dtype=object)], axis=1)
+    candidate.columns = ["_id", "q1", "q2", "name"]
+    return restricted, candidate
+
+
+KINDS = {"_id": "integer", "q1": "text", "q2": "choice", "name": "text"}
+
+
+def test_typed_columns__with_a_batch_memo__shared_columns_converted_once_same_values():
+    """Should hand the candidate frame the very lists converted for the restricted one where the
+    two hold the same column, and convert the rest: values exactly as without the memo."""
+    restricted, candidate = _zones()
+    memo: dict = {}
+    first = typed_columns(restricted, KINDS, sqlite=True, table="t", memo=memo)
+    second = typed_columns(candidate, KINDS, sqlite=True, table="t", memo=memo)
+    assert second[0]["q1"] is first[0]["q1"] and second[0]["q2"] is first[0]["q2"]
+    assert second[0]["name"] is not first[0]["name"]
+    for frame, got in ((restricted, first), (candidate, second)):
+        alone = typed_columns(frame, KINDS, sqlite=True, table="t")
+        assert got[0] == alone[0] and got[2] == alone[2]
+    assert second[0]["name"] == ["p:9f", "p:4a", None]
+    # A column called plain compares exactly with == (only str/None, or only int/None).
+    for values, plain, _ in (first, second):
+        assert "q2" not in plain
+        assert all(len({type(v) for v in values[c]} - {type(None)}) <= 1 for c in plain)
+
+
+def test_typed_columns__with_a_batch_memo__other_rows_of_the_same_memory_are_not_reused():
+    """Should convert again a column that starts at the same place but holds fewer rows (a frame
+    filtered after anonymising, say), rather than hand over the longer list."""
+    restricted, _ = _zones()
+    memo: dict = {}
+    typed_columns(restricted, KINDS, sqlite=True, table="t", memo=memo)
+    fewer = restricted.iloc[:2]
+    got = typed_columns(fewer, KINDS, sqlite=True, table="t", memo=memo)[0]
+    assert got["q1"] == ["a", None] and got["name"] == ["Siti", "Ani"]
