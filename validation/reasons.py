@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from suara.crypto.odk import REASONS as _crypto_reasons
+from suara.crypto.reasons import REASONS as _crypto_reasons
 
 # code → (what failed, what a data manager can do about it)
 CATALOGUE: dict[str, tuple[str, str]] = {
