@@ -111,7 +111,7 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
             for page in pipeline.pages(ctx, client, after_id, settings.suara_page_size,
                                        prefetch=not ctx.form.encrypted, until=handover):
                 read += 1
-                # Decided as the page arrives, not after it loads: the process's start-up (~0.4 s
+                # Decided as the page arrives, not after it loads: the process's start-up (~0.3 s
                 # of imports on the other core) then overlaps this page's load too.
                 if helper is None and wanted(mode, ctx.form, page, read):
                     helper = _started(PullProcess, settings, ctx)
