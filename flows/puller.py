@@ -20,7 +20,7 @@ submissions, both give freed heap back after every page and it prefetches nothin
 sync's process loads meanwhile, so its HTTP waits overlap work anyway).
 
 How: the sync starts it as the first page arrives and loads the first pages itself while
-this process starts (~0.4 s to import the stages; the form's context follows through a queue,
+this process starts (~0.3 s to import the stages; the form's context follows through a queue,
 so starting it never waits for those imports). When a page arrives and this process is ready,
 the sync hands it the cursor after that page and then loads the page, so this process fetches
 and screens the next one meanwhile; from then on screened pages come back through a queue of
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 AHEAD = 2          # screened pages waiting for their load
 POLL = 0.5         # seconds between checks that the other process is alive
-# Starting the process costs ~0.4 s of imports on the other core (a fresh interpreter), while
+# Starting the process costs ~0.3 s of imports on the other core (a fresh interpreter), while
 # the sync loads the first pages itself. Interleaved runs on 2026-11-29 (six pairs each, SQLite,
 # starting on the first page and handing over before a page loads): 10,000 submissions 9,212/s
 # with it vs 8,488/s without (PostgreSQL, four pairs: 8,653 vs 8,136/s), for ~150 MB more;
@@ -94,7 +94,7 @@ class _Secret:
 class PullSettings:
     """What the pull process reads of the settings (its Kobo client, its log filter), as plain
     values: unpickling ``Settings`` there imported pydantic and built the model, ~80 ms of
-    the ~0.4 s before it can take over (``python -c``: 391 → 314 ms for its imports)."""
+    its start-up (``python -c``: 391 → 314 ms for its imports)."""
 
     kobo_url: str
     kobo_token: _Secret | None = field(repr=False)
