@@ -75,7 +75,7 @@ def _zones():
     ids = pd.Series(pd.array([1, 2, 3], dtype="Int64"))
     shared = pd.Series(["a", None, "c"], dtype=object)
     mixed = pd.Series([1, "x", None], dtype=object)
-    restricted = pd.concat([ids, shared, mixed, pd.Series(["Siti", "Ani", None], dtype=object)], axis=1)
+    restricted = pd.concat([ids, shared, mixed, pd.Series(["name-1", "name-2", None], dtype=object)], axis=1)
     restricted.columns = ["_id", "q1", "q2", "name"]
     candidate = pd.concat([ids, shared, mixed, pd.Series(["p:9f", "p:4a", None], dtype=object)], axis=1)
     candidate.columns = ["_id", "q1", "q2", "name"]
@@ -112,4 +112,4 @@ def test_typed_columns__with_a_batch_memo__other_rows_of_the_same_memory_are_not
     typed_columns(restricted, KINDS, sqlite=True, table="t", memo=memo)
     fewer = restricted.iloc[:2]
     got = typed_columns(fewer, KINDS, sqlite=True, table="t", memo=memo)[0]
-    assert got["q1"] == ["a", None] and got["name"] == ["Siti", "Ani"]
+    assert got["q1"] == ["a", None] and got["name"] == ["name-1", "name-2"]
