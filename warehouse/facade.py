@@ -140,8 +140,9 @@ class Warehouse:
                 grant_roles(conn)
         return plan
 
-    def refresh_reporting(self, forms: Form | Sequence[Form]) -> bool:
-        """Recompute the reporting zone's indicator tables of ``forms`` (warehouse/indicators.py)."""
+    def refresh_reporting(self, forms: Form | Sequence[Form], ahead: Mapping[str, Any] | None = None) -> bool:
+        """Recompute the reporting zone's indicator tables of ``forms`` (warehouse/indicators.py);
+        ``ahead``: form_id → what ``indicator_sums_ahead`` returned, used where still true."""
         try:
             from warehouse.indicators import refresh
         except ImportError as exc:
@@ -151,8 +152,25 @@ class Warehouse:
             return False
         with self._write() as conn:
             for form in [forms] if isinstance(forms, Form) else forms:
-                refresh(conn, form)
+                refresh(conn, form, ahead=(ahead or {}).get(form.form_id))
         return True
+
+    def indicator_sums_ahead(self, form: Form):
+        """The indicator sums the next ``refresh_reporting`` of ``form`` would read, read now
+        in one read-only snapshot (``indicator_blocks.SumsAhead``; None before the form has a
+        table or without warehouse.indicators). Meant to run on a thread beside the release
+        step: the refresh then reads only blocks whose rows changed since."""
+        try:
+            from warehouse.indicators import sums_ahead
+        except ImportError as exc:
+            if exc.name != "warehouse.indicators":
+                raise
+            return None
+        with self.engine.connect() as conn:
+            if not is_sqlite(conn):  # one snapshot for the block states and the rows
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                return sums_ahead(conn, form)
 
     # -- loading ----------------------------------------------------------------------------
 

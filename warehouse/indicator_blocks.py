@@ -149,39 +149,84 @@ def _decode(text: str) -> dict:
             "d": block["d"]}
 
 
-def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[str],
-                   indicators: list[Indicator], count: Counter, extra: str, now) -> Totals:
-    """The form's indicator sums and distribution counts over every row of ``table`` in the
-    restricted zone, re-reading only blocks whose rows changed since they were summed."""
+@dataclass(frozen=True)
+class SumsAhead:
+    """Sums of the blocks a refresh would re-read, computed beforehand by a read-only pass
+    (``sum_ahead``) while the sync's own process does something else: each with the state its
+    rows were in when read, so a refresh uses a block's sums only if the block still holds
+    exactly those rows."""
+
+    definition: str
+    block_ids: int
+    blocks: dict[int, tuple[str, dict]] = field(default_factory=dict)  # block → (rows_state, sums)
+
+    def sums_for(self, block: int, digest: str, block_ids: int, state: str) -> dict | None:
+        if self.definition != digest or self.block_ids != block_ids:
+            return None
+        kept = self.blocks.get(block)
+        return kept[1] if kept is not None and kept[0] == state else None
+
+
+def _plan(conn: sa.Connection, form_id: str, table: str, columns: list[str], extra: str, keep: bool):
+    """(definition, cached blocks, ids per block, each block's rows state, blocks to sum)."""
     digest = definition(form_id, columns, extra)
+    cached = _cached(conn, form_id, digest) if keep else {}
+    block_ids = _block_ids(conn, table, cached)
+    states = _states(conn, table, block_ids)
+    dirty = sorted(b for b, s in states.items() if b not in cached or cached[b]["rows_state"] != s)
+    return digest, cached, block_ids, states, dirty
+
+
+def _sum_blocks(conn: sa.Connection, table: str, columns: list[str], indicators: list[Indicator],
+                count: Counter, blocks: list[int], every: bool, block_ids: int) -> dict[int, dict]:
+    """The sums of ``blocks`` read from the table (``every``: they are all its blocks)."""
+    fresh: dict[int, dict] = {b: {"i": {}, "d": {}} for b in blocks}
+    if not blocks:
+        return fresh
+    for chunk in _read(conn, table, columns, None if every else _ranges(blocks, block_ids)):
+        of_rows = chunk["_id"].to_numpy(dtype=np.int64) // block_ids
+        for ind in indicators:
+            for b, cells in ind.sums_by_block(chunk, of_rows).items():
+                merge_sums(fresh[b]["i"].setdefault(ind.id, {}), cells)
+        for b, dist in count(chunk, of_rows).items():
+            for name, labels in dist.items():
+                mine = fresh[b]["d"].setdefault(name, {})
+                for label, n in labels.items():
+                    mine[label] = mine.get(label, 0) + n
+    return fresh
+
+
+def sum_ahead(conn: sa.Connection, form_id: str, table: str, columns: list[str],
+              indicators: list[Indicator], count: Counter, extra: str) -> SumsAhead:
+    """What ``refresh_totals`` would read and sum now, read and summed without writing
+    anything: run beside the sync's release step, it takes the reading off the single-core
+    tail of a sync. Run it in one transaction, so the states and the rows agree."""
+    keep = sa.inspect(conn).has_table(indicator_blocks.name, schema=RESTRICTED)
+    digest, _, block_ids, states, dirty = _plan(conn, form_id, table, columns, extra, keep)
+    fresh = _sum_blocks(conn, table, columns, indicators, count, dirty, len(dirty) == len(states), block_ids)
+    return SumsAhead(digest, block_ids, {b: (states[b], fresh[b]) for b in dirty})
+
+
+def refresh_totals(conn: sa.Connection, form_id: str, table: str, columns: list[str],
+                   indicators: list[Indicator], count: Counter, extra: str, now,
+                   ahead: SumsAhead | None = None) -> Totals:
+    """The form's indicator sums and distribution counts over every row of ``table`` in the
+    restricted zone, re-reading only blocks whose rows changed since they were summed, and
+    not those ``ahead`` summed in the state they are still in."""
     keep = sa.inspect(conn).has_table(indicator_blocks.name, schema=RESTRICTED)
     if not keep:
         # A warehouse whose fixed tables predate revision 0004: publish from every row, as
         # before, rather than fail the sync's reporting step.
         log.warning("restricted.indicator_blocks is missing, so reporting was recomputed from every row; "
                     "run `suara warehouse upgrade` to keep indicator sums per block")
-    cached = _cached(conn, form_id, digest) if keep else {}
-    block_ids = _block_ids(conn, table, cached)
-    states = _states(conn, table, block_ids)
-    dirty = sorted(b for b, s in states.items() if b not in cached or cached[b]["rows_state"] != s)
-    gone = sorted(set(cached) - set(states))
-
-    fresh: dict[int, dict] = {b: {"i": {}, "d": {}} for b in dirty}
-    if dirty:
-        ranges = None if len(dirty) == len(states) else _ranges(dirty, block_ids)
-        for chunk in _read(conn, table, columns, ranges):
-            blocks = chunk["_id"].to_numpy(dtype=np.int64) // block_ids
-            for ind in indicators:
-                for b, cells in ind.sums_by_block(chunk, blocks).items():
-                    merge_sums(fresh[b]["i"].setdefault(ind.id, {}), cells)
-            for b, dist in count(chunk, blocks).items():
-                for name, labels in dist.items():
-                    mine = fresh[b]["d"].setdefault(name, {})
-                    for label, n in labels.items():
-                        mine[label] = mine.get(label, 0) + n
+    digest, cached, block_ids, states, dirty = _plan(conn, form_id, table, columns, extra, keep)
+    given = {b: ahead.sums_for(b, digest, block_ids, states[b]) for b in dirty} if ahead else {}
+    unread = [b for b in dirty if given.get(b) is None]
+    fresh = _sum_blocks(conn, table, columns, indicators, count, unread, len(unread) == len(states), block_ids)
+    fresh.update({b: sums for b, sums in given.items() if sums is not None})
 
     if keep:
-        _store(conn, form_id, block_ids, digest, states, fresh, cached, gone, now)
+        _store(conn, form_id, block_ids, digest, states, fresh, cached, sorted(set(cached) - set(states)), now)
     totals = Totals(blocks=len(states), recomputed=len(dirty))
     for b in states:
         totals.add(fresh[b] if b in fresh else _decode(cached[b]["sums"]))

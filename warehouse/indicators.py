@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from suara.forms import Form
 from suara.indicators import columns_used, indicators_for
-from warehouse.indicator_blocks import Totals, refresh_totals
+from warehouse.indicator_blocks import SumsAhead, Totals, refresh_totals, sum_ahead
 from warehouse.ops import distributions, indicator_cells, quality, responses
 from warehouse.session import RESTRICTED
 
@@ -99,18 +99,32 @@ def _suppress(cells: pd.DataFrame, form: Form) -> pd.DataFrame:
     return res
 
 
-def refresh(conn: sa.Connection, form: Form, now=None) -> int:
+def sums_ahead(conn: sa.Connection, form: Form) -> SumsAhead | None:
+    """The block sums the next ``refresh`` of ``form`` would read, read now (read only; see
+    ``indicator_blocks.sum_ahead``); None before the form's table exists."""
+    columns = source_columns(conn, form)
+    if columns is None:
+        return None
+    return sum_ahead(conn, form.form_id, form.form_id, columns, indicators_for(form),
+                     _count_distributions(form), _bands())
+
+
+def _bands() -> str:
+    return repr(sorted(SCORE_BANDS.items()))
+
+
+def refresh(conn: sa.Connection, form: Form, now=None, ahead: SumsAhead | None = None) -> int:
     """Recompute and replace a form's reporting rows; returns the number of indicator cells.
 
     Sums come per block of ids (warehouse/indicator_blocks.py): only blocks whose rows changed
-    since the last refresh are read again."""
+    since the last refresh are read again, and not those ``ahead`` (``sums_ahead``) read in
+    the state they are still in."""
     refresh_operations(conn, form)
     now = now or pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
     indicators = indicators_for(form)
     columns = source_columns(conn, form)
     totals = Totals() if columns is None else refresh_totals(
-        conn, form.form_id, form.form_id, columns, indicators, _count_distributions(form),
-        repr(sorted(SCORE_BANDS.items())), now)
+        conn, form.form_id, form.form_id, columns, indicators, _count_distributions(form), _bands(), now, ahead)
     cells = pd.DataFrame([row for ind in indicators if totals.sums.get(ind.id) for row in ind.rows(totals.sums[ind.id])])
     conn.execute(indicator_cells.delete().where(indicator_cells.c.form_id == form.form_id))
     conn.execute(distributions.delete().where(distributions.c.form_id == form.form_id))

@@ -6,7 +6,9 @@ Rules under test:
   I2 new rows, an edit and an erasure re-read only the blocks they fall in, and the reporting
      tables equal those of a refresh with every block recomputed;
   I3 a change of what the sums depend on (indicator code, columns) recomputes every block;
-  I4 the stored sums stay in the restricted zone.
+  I4 the stored sums stay in the restricted zone;
+  I5 sums read ahead (beside the release step) spare the refresh the blocks still in the
+     state they were read in, and only those.
 """
 
 from __future__ import annotations
@@ -159,3 +161,63 @@ def test_refresh__warehouse_before_revision_0004__publishes_from_every_row_and_s
     assert _reporting(wh) == expected
     assert sorted(reads) == _stored(wh)
     assert "suara warehouse upgrade" in caplog.text
+
+
+def _per_block(wh: Warehouse) -> int:
+    with wh.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT DISTINCT block_ids FROM restricted.indicator_blocks")).scalar_one()
+
+
+def test_refresh__sums_read_ahead__refresh_reads_only_blocks_changed_since(wh, reads):
+    """I5: Should take the sums read ahead for every block still as it was read, re-read the
+    block a later write changed, and publish what a refresh from scratch publishes."""
+    _load(wh, 240)
+    ahead = wh.indicator_sums_ahead(FORM)
+    assert sorted(reads) == _stored(wh)            # the read-ahead read every new row
+    reads.clear()
+    edited = [i for i in _stored(wh) if i >= 60][:2]
+    _load(wh, 240, run="r2", only=edited)          # written after the read-ahead
+    wh.refresh_reporting(FORM, ahead={FORM.form_id: ahead})
+    per = _per_block(wh)
+    assert sorted(reads) == [i for i in _stored(wh) if i // per in {i // per for i in edited}]
+    incremental = _reporting(wh)
+    assert _from_scratch(wh) == incremental
+
+
+def test_refresh__sums_read_ahead_with_nothing_changed__refresh_reads_no_rows(wh, reads):
+    """I5: Should need no read in the refresh when nothing changed after the read-ahead, and
+    keep the sums it took for the next refresh."""
+    _load(wh, 120)
+    ahead = wh.indicator_sums_ahead(FORM)
+    reads.clear()
+    wh.refresh_reporting(FORM, ahead={FORM.form_id: ahead})
+    assert reads == []
+    published = _reporting(wh)
+    assert published["indicators"]
+    wh.refresh_reporting(FORM)                     # the cache now holds what was taken
+    assert reads == [] and _reporting(wh) == published
+    assert _from_scratch(wh) == published
+
+
+def test_refresh__sums_read_ahead_under_another_definition__not_used(wh, reads, monkeypatch):
+    """I5: Should not take sums read under another definition (indicator code or columns
+    changed in between): every block is read again."""
+    _load(wh, 120)
+    ahead = wh.indicator_sums_ahead(FORM)
+    reads.clear()
+    monkeypatch.setattr(indicator_blocks, "definition", lambda *a: "another-definition")
+    wh.refresh_reporting(FORM, ahead={FORM.form_id: ahead})
+    assert sorted(reads) == _stored(wh)
+
+
+def test_sums_read_ahead__writes_nothing(wh):
+    """The read-ahead runs beside the release step's write transaction: it must only read."""
+    _load(wh, 120)
+    before = {zone: wh.dump(zone) for zone in ("analytics", "reporting")}
+    with wh.engine.connect() as conn:
+        blocks = conn.execute(sa.text("SELECT COUNT(*) FROM restricted.indicator_blocks")).scalar_one()
+    ahead = wh.indicator_sums_ahead(FORM)
+    assert ahead.blocks and blocks == 0
+    with wh.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM restricted.indicator_blocks")).scalar_one() == 0
+    assert {zone: wh.dump(zone) for zone in ("analytics", "reporting")} == before
