@@ -66,6 +66,7 @@ class FormContext:
     # The validation counts of the form's pages added up (no rows, no values), for Data Docs.
     validation: list = field(default_factory=list)
     fetch_version_map: object = None  # client.version_map bound to the asset
+    server_count: int | None = None  # the asset's submission counter, as looked up (a hint)
 
 
 _COLLECTOR_TUNED = False
@@ -151,7 +152,8 @@ def open_form(settings: Settings, client, form: Form) -> FormContext:
         private_key = load_private_key_for(form, settings)
     uid, how = client.find_asset(form)
     return FormContext(form, versions, uid, how, None, keys, private_key, client.download,
-                       fetch_version_map=lambda: client.version_map(uid))
+                       fetch_version_map=lambda: client.version_map(uid),
+                       server_count=client.submission_count(uid))
 
 
 def process_batch(ctx: FormContext, warehouse, run_id: str, records: list, *, watermark: int | None,

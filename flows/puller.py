@@ -73,6 +73,18 @@ def wanted(setting: str, form, page, pages_read: int) -> bool:
     return pages_read * max(len(page.results), 1) >= WORTH
 
 
+def wanted_first(setting: str, ctx: pipeline.FormContext, after_id: int) -> bool:
+    """Whether to start the pull process before the first page is even requested: a form's
+    first pull (nothing loaded yet, ``after_id`` 0) in ``auto`` when the asset's submission
+    counter, read by the asset look-up, says ``WORTH`` or more are there. It then starts while
+    the first page is on its way (~35 ms here; against a distant server, often longer than the
+    process's start-up), not after. The counter is a hint: if it is stale, the process found
+    too little to do is stopped at the end of the pull, as when a pull ends before it is ready."""
+    if setting != "auto" or after_id or ctx.form.encrypted or (os.cpu_count() or 1) < 2:
+        return False
+    return ctx.server_count is not None and ctx.server_count >= WORTH
+
+
 class _Secret:
     """A secret's value, printed as stars (the pull process's stand-in for pydantic's SecretStr)."""
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -81,17 +82,19 @@ def _started(process_class, settings: Settings, ctx: pipeline.FormContext):
 
 
 def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_id: str, after_id: int,
-          load, outcome: FormOutcome) -> int:
+          load, outcome: FormOutcome, on_last: Callable[[int], None] | None = None) -> int:
     """Every page after ``after_id``, loaded in page order; returns the cursor of the last.
+    ``on_last`` is called with that cursor as the last page arrives, before it loads.
 
-    When the first page shows enough to come, a pull process starts (flows/puller.py); the
-    pages keep coming from here until it is ready, then from it. If it fails, the pull goes on
-    here from the last page loaded."""
-    from flows.puller import PullFailed, PullProcess, wanted
+    When the first page shows enough to come (or, on a form's first pull, the asset's
+    submission counter did, before that page was requested), a pull process starts
+    (flows/puller.py); the pages keep coming from here until it is ready, then from it. If
+    it fails, the pull goes on here from the last page loaded."""
+    from flows.puller import PullFailed, PullProcess, wanted, wanted_first
 
-    helper = None
     read = 0
     mode = settings.suara_pull_process  # "off" once a pull process failed or could not start
+    helper = None
     handing_over = False  # ``pages`` was told to stop after its latest page: the pull process takes the next
 
     def loaded(page, screened=None) -> None:
@@ -107,6 +110,10 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
         return handing_over
 
     try:
+        if wanted_first(mode, ctx, after_id):
+            helper = _started(PullProcess, settings, ctx)
+            if helper is None:
+                mode = "off"
         while True:
             handing_over = False
             for page in pipeline.pages(ctx, client, after_id, settings.suara_page_size,
@@ -123,6 +130,8 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
                     # here: handed the cursor after this load, it made the sync wait for a whole
                     # page's fetch and screening (~0.1 s of a 10,000-submission sync).
                     helper.go(page.next_after_id, settings.suara_page_size)
+                elif page.next_after_id is None and on_last:
+                    on_last(after_id)
                 loaded(page)
                 after_id = page.next_after_id or after_id
             if not handing_over:
@@ -134,6 +143,8 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
             pipeline.give_back_memory(collect=True)
             try:
                 for page, screened in helper.results():
+                    if page.next_after_id is None and on_last:
+                        on_last(after_id)
                     loaded(page, screened)
                     after_id = page.next_after_id or after_id
                 return after_id
@@ -168,12 +179,15 @@ def reconcile_form_task(ctx: pipeline.FormContext, client, warehouse, run_id: st
 
 
 @task(**_TASK)
-def reread_late(ctx: pipeline.FormContext, client, warehouse, run_id: str, watermark: int) -> FormCounts:
+def reread_late(ctx: pipeline.FormContext, client, warehouse, run_id: str, watermark: int,
+                ahead: LateAhead | None = None) -> FormCounts:
     """Re-read rows at or below the watermark received within the late window (kobo-api.md §8):
     a slow submission can become visible after a higher ``_id`` was read. Rows the manifest
-    already holds unchanged are skipped, so this costs requests, not loads."""
+    already holds unchanged are skipped, so this costs requests, not loads. ``ahead``: the
+    same re-read, its first request already sent (``LateAhead``)."""
     counts = FormCounts()
-    for page in client.iter_late(ctx.asset_uid, watermark):
+    pages = ahead if ahead is not None and ahead.watermark == watermark else client.iter_late(ctx.asset_uid, watermark)
+    for page in pages:
         counts.requests += page.requests
         known = _known(ctx, warehouse, page.results)
         fresh = [r for r in page.results if not (
@@ -181,6 +195,30 @@ def reread_late(ctx: pipeline.FormContext, client, warehouse, run_id: str, water
         if fresh:
             counts.add(pipeline.process_batch(ctx, warehouse, run_id, fresh, watermark=None, known=known))
     return counts
+
+
+class LateAhead:
+    """The late re-read of ``watermark``, its first request sent on a thread as soon as the
+    last page of the pull arrives: the server answers (~25 ms: it filters the form's rows by
+    time) while that page loads, instead of after. Iterating gives ``iter_late``'s pages,
+    the first one's error (if any) raised where it is due. The window then ends a page's
+    load earlier: a row becoming visible in between is re-read by the next run, as one
+    becoming visible just after the request always was."""
+
+    def __init__(self, client, uid: str, watermark: int):
+        self.watermark = watermark
+        self._pages = client.iter_late(uid, watermark)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="suara-late-ahead")
+        try:
+            self._first = pool.submit(next, self._pages, None)
+        finally:
+            pool.shutdown(wait=False)
+
+    def __iter__(self) -> Iterator:
+        first = self._first.result()
+        if first is not None:
+            yield first
+            yield from self._pages
 
 
 @task(**_TASK)
@@ -231,6 +269,12 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     warehouse.begin_run(run_id, form.form_id)
     ctx = None
     ahead = None  # the reporting refresh's reading, done beside the release step
+    late: list[LateAhead] = []
+
+    def late_ahead(cursor: int) -> None:
+        # Not for encrypted forms: their pages fetch media during the load on the same session.
+        if not reconcile and cursor and not form.encrypted:
+            late.append(LateAhead(client, ctx.asset_uid, cursor))
     try:
         ctx = pipeline.open_form(settings, client, form)
         cursor = warehouse.watermark(form.form_id) or 0
@@ -242,11 +286,11 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             counts, listed = reconcile_step(ctx, client, warehouse, run_id, cursor if pull_new else None)
             outcome.counts.add(counts)
         if pull_new and (listed is None or listed > cursor):
-            cursor = _pull(settings, ctx, client, warehouse, run_id, cursor, load, outcome)
+            cursor = _pull(settings, ctx, client, warehouse, run_id, cursor, load, outcome, late_ahead)
             if outcome.counts.pulled:
                 ahead = _read_ahead(warehouse, form)
         if not reconcile and cursor:
-            outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor))
+            outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor, late[-1] if late else None))
         outcome.validation = ctx.validation
     except ConfigurationError as exc:
         outcome.status, outcome.error = "config_error", f"{exc.code}: {exc.message}"

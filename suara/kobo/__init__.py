@@ -56,6 +56,14 @@ class KoboClient:
         """``(uid, how)``: how ∈ {"registry", "suara.toml", "content.settings"} (see HOW_TEXT)."""
         return self._assets.find(form.form_id, self.registry, self.settings.assets)
 
+    def submission_count(self, uid: str) -> int | None:
+        """The server's counter of the asset's submissions (``deployment__submission_count``,
+        kobo-api.md §4.2) as the asset look-up read it, without a request: a hint (it can lag
+        deletions), not a count to balance against. None when the server withholds it (a token
+        without view_submissions) or the asset was not looked up."""
+        count = (self._assets.looked_up(uid) or {}).get("deployment__submission_count")
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
+
     # -- submissions ----------------------------------------------------------------------------
 
     def fetch_page(self, uid: str, after_id: int | None = None, page_size: int | None = None) -> Page:

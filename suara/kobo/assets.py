@@ -114,6 +114,11 @@ class AssetService:
             self._details[uid] = body
         return self._details[uid]
 
+    def looked_up(self, uid: str) -> dict | None:
+        """The asset's detail as ``find`` (or ``detail``) read it, without a request; None if
+        it was not read."""
+        return self._details.get(uid)
+
     def find(self, form_id: str, registry: AssetRegistry, configured: dict[str, str]) -> tuple[str, str]:
         """``(uid, how)`` for a form; ``how`` is one of the HOW_* labels above."""
         uid = registry.get(form_id)

@@ -145,6 +145,43 @@ def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_
     assert outcome.counts.pages == sum(e[0] == "load" for e in events)
 
 
+def test_pull_process__first_pull_the_counter_says_is_big__starts_before_the_first_page_is_requested(
+        monkeypatch, tmp_path, sandbox, forms, forms_dir):
+    """Should start the pull process (``auto``) before requesting the first page when the
+    asset's submission counter shows enough for it on a form's first pull, and pull exactly
+    what a sync in one process pulls; on the next pull (a watermark, nothing new) not at all."""
+    from suara.kobo import KoboClient
+    from tests.e2e.conftest import N
+
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
+    form = next(f for f in forms if not f.encrypted)
+    alone = _sync_each_form([form])
+    two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "auto")
+    monkeypatch.setattr(puller, "WORTH", N)  # the sandbox's counter: N submissions per form
+    events: list[str] = []
+    start, fetch = puller.PullProcess.start, KoboClient.fetch_page
+
+    def noting_start(self):
+        events.append("start")
+        start(self)
+
+    def noting_fetch(self, *a, **kw):
+        events.append("fetch")
+        return fetch(self, *a, **kw)
+
+    monkeypatch.setattr(puller.PullProcess, "start", noting_start)
+    monkeypatch.setattr(KoboClient, "fetch_page", noting_fetch)
+    split = _sync_each_form([form])
+    assert events[:2] == ["start", "fetch"], events[:4]
+    assert _summary(split) == _summary(alone) and _state(two) == _state(one)
+    events.clear()
+    _sync_each_form([form])
+    assert "start" not in events and events
+
+
 def test_pull_process__in_the_prefect_flow__same_warehouse(prefect_backend, monkeypatch, tmp_path, sandbox,
                                                           forms_dir, handovers):
     """Should hand pages from the pull process to the flow's page tasks like its own pages."""

@@ -9,6 +9,8 @@ Invariants of design.md, each checked with exact warehouse comparisons:
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from suara.forms import load_form_versions, load_forms
@@ -215,3 +217,37 @@ def test_reconcile_form__scan_only__erases_server_deletions_without_pulling(pref
     assert record["forms"][base]["deleted"] == 1
     assert gone not in _ids(wh, "restricted", base) | _ids(wh, "analytics", base)
     assert wh.watermark(base) == mark  # the scan refetches by id; only the sync moves the watermark
+
+
+def test_sync__submission_visible_late__next_sync_loads_it_through_the_late_reread(prefect_backend, monkeypatch,
+                                                                                 tmp_path, sandbox, forms_dir):
+    """Should load a submission that became visible after higher ids were read, on the next
+    sync without a scan: its late re-read (first request sent as the pull's last page
+    arrives) finds it below the watermark."""
+    from flows import sync_form
+
+    wh = _env(monkeypatch, sandbox, tmp_path, "a", forms_dir)
+    _sync(reconcile=False)
+    base = "ilo_rights_baseline"
+    [late] = sandbox.add(base, 1, late_seconds=1.0)
+    quick = sandbox.add(base, 2)
+    assert late < min(quick)
+    iterated: list[int] = []
+    real_iter = sync_form.LateAhead.__iter__
+
+    def spy(self):
+        iterated.append(self.watermark)
+        return real_iter(self)
+
+    monkeypatch.setattr(sync_form.LateAhead, "__iter__", spy)
+    _sync(reconcile=False)
+    stored = _ids(wh, "restricted", base) | _ids(wh, "analytics", base) | {
+        r["_id"] for r in wh.dump("restricted")["quarantine"] if r["form_id"] == base}
+    assert set(quick) <= stored and late not in stored and wh.watermark(base) == max(quick)
+    time.sleep(1.2)  # now the late one is visible, below the watermark
+    iterated.clear()
+    record = _sync(reconcile=False)
+    assert record["forms"][base]["pulled"] == 1, record["forms"][base]
+    manifest = {r["_id"] for r in wh.dump("restricted")["manifest"] if r["form_id"] == base}
+    assert late in manifest and wh.watermark(base) == max(quick)
+    assert max(quick) in iterated  # the re-read went through the request sent ahead

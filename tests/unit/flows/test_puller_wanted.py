@@ -54,3 +54,22 @@ def test_wanted__auto_by_default_and_a_wrong_value_says_which_are_right(monkeypa
 def test_wanted__on_overrides_the_size():
     assert puller.wanted("on", PLAIN, _page(n=10, count=10), 1)
     assert not puller.wanted("off", PLAIN, _page(count=10**6), 1)
+
+
+def _ctx(count, form=PLAIN):
+    return SimpleNamespace(form=form, server_count=count)
+
+
+def test_wanted_first__first_pull_of_a_form_the_counter_says_is_big_enough():
+    assert puller.wanted_first("auto", _ctx(puller.WORTH), 0)
+    assert not puller.wanted_first("auto", _ctx(puller.WORTH - 1), 0)
+    assert not puller.wanted_first("auto", _ctx(None), 0)  # counter withheld: decided on the first page
+
+
+def test_wanted_first__not_after_a_watermark_not_encrypted_not_forced_and_not_on_one_core(monkeypatch):
+    assert not puller.wanted_first("auto", _ctx(10**6), 5_000)  # the counter says nothing of what is new
+    assert not puller.wanted_first("auto", _ctx(10**6, ENCRYPTED), 0)
+    assert not puller.wanted_first("off", _ctx(10**6), 0)
+    assert not puller.wanted_first("on", _ctx(10**6), 0)  # "on" decides on the first page, as before
+    monkeypatch.setattr(puller.os, "cpu_count", lambda: 1)
+    assert not puller.wanted_first("auto", _ctx(10**6), 0)

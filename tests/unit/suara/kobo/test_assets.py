@@ -65,3 +65,23 @@ def test_assets__follows_next_and_keeps_surveys(fake, client):
         fake.add_asset(f"a{i}", f"f{i}")
     fake.assets["a3"]["asset_type"] = "block"
     assert [a["uid"] for a in client.assets()] == ["a0", "a1", "a2", "a4"]
+
+
+def test_submission_count__read_by_the_look_up__no_request_of_its_own(fake, client):
+    """Should give the asset's submission counter as the look-up read it, at no request."""
+    asset = fake.add_asset("aMINE", "rights_baseline")
+    asset["deployment__submission_count"] = 12_345
+    uid, _ = client.find_asset(form())
+    calls = len(fake.calls)
+    assert client.submission_count(uid) == 12_345
+    assert len(fake.calls) == calls
+
+
+def test_submission_count__withheld_or_not_looked_up__none(fake, client):
+    """Should say nothing (None) when the server withholds the counter (a token without
+    view_submissions gets null) or the asset was never looked up."""
+    asset = fake.add_asset("aMINE", "rights_baseline")
+    assert client.submission_count("aMINE") is None  # not looked up yet
+    asset["deployment__submission_count"] = None
+    uid, _ = client.find_asset(form())
+    assert client.submission_count(uid) is None
