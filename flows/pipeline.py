@@ -17,9 +17,9 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -367,10 +367,10 @@ def watermark_of(page) -> int:
 
 
 def pages(ctx: FormContext, client, after_id: int, page_size: int, *, prefetch: bool,
-          until: Callable[[], bool] | None = None) -> Iterator:
-    """Pages after ``after_id`` until the server has no more, or until ``until()`` says to
-    stop (checked before each next request: the caller then goes on from the last page's
-    ``next_after_id``, and no request is wasted).
+          handover=None) -> Iterator:
+    """Pages after ``after_id`` until the server has no more, or until ``handover.until()``
+    says to stop (checked as each page is taken, before the next request: the caller then goes
+    on from that page's ``next_after_id``, and no request is wasted).
 
     With ``prefetch`` the next page is requested on a second thread while the caller loads
     this one, so the server's time and the HTTP wait overlap the CPU work of the stages. The
@@ -378,19 +378,31 @@ def pages(ctx: FormContext, client, after_id: int, page_size: int, *, prefetch: 
     page is due, after the pages before it have loaded. Encrypted forms fetch their media
     during the load with the same HTTP session, so they fetch on this thread (the next page
     is requested before this one is handed over, never alongside its load).
+
+    ``handover`` (flows/puller.py ``Handover``) is told of every request (``requested``, with
+    its future, None when the walk ends) under its ``lock``, which ``until`` is also called
+    under: another thread holding that lock may hand the pages after a fetched page to
+    someone else, and this walk then stops after that page without requesting its successor.
     """
     fetch = partial(client.fetch_page, ctx.asset_uid, page_size=page_size)
     pool = ThreadPoolExecutor(1, thread_name_prefix="suara-prefetch") if prefetch else None
     submit = pool.submit if pool else _at_once
+    guard = handover.lock if handover is not None else nullcontext()
     try:
-        pending = None
+        with guard:
+            pending = submit(fetch, after_id=after_id)
+            if handover is not None:
+                handover.requested(pending)
         while True:
             # The time the stages wait for a page: with a pool, only what the prefetch has
             # not hidden; without one, the whole request.
             with timed("pull"):
-                page = (pending or submit(fetch, after_id=after_id)).result()
-                more = page.next_after_id is not None and not (until and until())
-                pending = submit(fetch, after_id=page.next_after_id) if more else None
+                page = pending.result()
+                with guard:
+                    more = page.next_after_id is not None and not (handover is not None and handover.until())
+                    pending = submit(fetch, after_id=page.next_after_id) if more else None
+                    if handover is not None:
+                        handover.requested(pending)
             yield page
             if not more:
                 return

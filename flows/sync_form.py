@@ -90,12 +90,11 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
     submission counter did, before that page was requested), a pull process starts
     (flows/puller.py); the pages keep coming from here until it is ready, then from it. If
     it fails, the pull goes on here from the last page loaded."""
-    from flows.puller import PullFailed, PullProcess, wanted, wanted_first
+    from flows.puller import Handover, PullFailed, PullProcess, wanted, wanted_first
 
     read = 0
     mode = settings.suara_pull_process  # "off" once a pull process failed or could not start
     helper = None
-    handing_over = False  # ``pages`` was told to stop after its latest page: the pull process takes the next
 
     def loaded(page, screened=None) -> None:
         counts = load(ctx, warehouse, run_id, page, screened)
@@ -104,37 +103,36 @@ def _pull(settings: Settings, ctx: pipeline.FormContext, client, warehouse, run_
         if counts.pages:
             progress.emit(ctx.form.form_id, "page", **outcome.counts.record(), pages=outcome.counts.pages)
 
-    def handover() -> bool:
-        nonlocal handing_over
-        handing_over = helper is not None and helper.ready()
-        return handing_over
-
     try:
         if wanted_first(mode, ctx, after_id):
             helper = _started(PullProcess, settings, ctx)
             if helper is None:
                 mode = "off"
         while True:
-            handing_over = False
-            for page in pipeline.pages(ctx, client, after_id, settings.suara_page_size,
-                                       prefetch=not ctx.form.encrypted, until=handover):
-                read += 1
-                # Decided as the page arrives, not after it loads: the process's start-up (~0.3 s
-                # of imports on the other core) then overlaps this page's load too.
-                if helper is None and wanted(mode, ctx.form, page, read):
-                    helper = _started(PullProcess, settings, ctx)
-                    if helper is None:
-                        mode = "off"
-                if handing_over:
-                    # The pull process fetches and screens the next page while this one loads
-                    # here: handed the cursor after this load, it made the sync wait for a whole
-                    # page's fetch and screening (~0.1 s of a 10,000-submission sync).
-                    helper.go(page.next_after_id, settings.suara_page_size)
-                elif page.next_after_id is None and on_last:
-                    on_last(after_id)
-                loaded(page)
-                after_id = page.next_after_id or after_id
-            if not handing_over:
+            # The pull process gets the cursor after the latest fetched page as soon as it is
+            # ready (``Handover``), and fetches and screens the next page while the sync loads
+            # the pages it has: handed the cursor after a load, it made the sync wait for a
+            # whole page's fetch and screening (~0.1 s of a 10,000-submission sync).
+            handover = Handover(settings.suara_page_size, helper)
+            try:
+                for page in pipeline.pages(ctx, client, after_id, settings.suara_page_size,
+                                           prefetch=not ctx.form.encrypted, handover=handover):
+                    read += 1
+                    # Decided as the page arrives, not after it loads: the process's start-up
+                    # (~0.3 s of imports on the other core) then overlaps this page's load too.
+                    if helper is None and wanted(mode, ctx.form, page, read):
+                        helper = _started(PullProcess, settings, ctx)
+                        if helper is None:
+                            mode = "off"
+                        else:
+                            handover.attach(helper)
+                    if page.next_after_id is None and on_last:
+                        on_last(after_id)
+                    loaded(page)
+                    after_id = page.next_after_id or after_id
+            finally:
+                handover.end()
+            if handover.cursor is None:
                 return after_id
             # What pulling and screening here left behind (pandas objects in reference cycles,
             # which the tuned collector reaches late) goes now, before the two processes run

@@ -105,9 +105,10 @@ def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monke
 
 def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_while_one_loads(
         monkeypatch, tmp_path, sandbox, forms, forms_dir):
-    """Should start the pull process before the first page loads, and hand it the cursor before
-    the sync loads the page that found it ready: the process then fetches and screens the next
-    page meanwhile, so the sync never sits idle waiting for its first screened page."""
+    """Should start the pull process before the first page loads, and hand it the cursor after
+    the latest fetched page as soon as it is ready — before the sync loads that page: the
+    process then fetches and screens the next page meanwhile, so the sync never sits idle
+    waiting for its first screened page."""
     from types import SimpleNamespace
 
     from flows import sync_form
@@ -138,11 +139,15 @@ def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_
     assert events[0] == ("start",), events[:3]
     at = events.index(next(e for e in events if e[0] == "go"))
     cursor = events[at][1]
-    # The page loaded right after the hand-over is the sync's own, the one that ends at the cursor
-    # handed over; every page after it came from the pull process.
-    assert events[at + 1] == ("load", cursor, "sync"), events[at - 1:at + 3]
-    assert events[at + 2:] and all(e[2] == "pull process" for e in events[at + 2:]), events[at:]
-    assert outcome.counts.pages == sum(e[0] == "load" for e in events)
+    loads = [e for e in events if e[0] == "load"]
+    own = [e for e in loads if e[2] == "sync"]
+    # The sync loads its own pages up to the one that ends at the cursor handed over, and the
+    # cursor went over before that page's load began; every page after it came from the pull
+    # process, in order.
+    assert own[-1] == ("load", cursor, "sync") and loads[:len(own)] == own, loads
+    assert at < events.index(own[-1]), events
+    assert loads[len(own):] and all(e[2] == "pull process" for e in loads[len(own):]), loads
+    assert outcome.counts.pages == len(loads)
 
 
 def test_pull_process__first_pull_the_counter_says_is_big__starts_before_the_first_page_is_requested(

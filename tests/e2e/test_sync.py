@@ -229,7 +229,8 @@ def test_sync__submission_visible_late__next_sync_loads_it_through_the_late_rere
     wh = _env(monkeypatch, sandbox, tmp_path, "a", forms_dir)
     _sync(reconcile=False)
     base = "ilo_rights_baseline"
-    [late] = sandbox.add(base, 1, late_seconds=1.0)
+    shown_at = time.monotonic() + 8.0  # generous: the sync before that must not see it, even on a busy machine
+    [late] = sandbox.add(base, 1, late_seconds=8.0)
     quick = sandbox.add(base, 2)
     assert late < min(quick)
     iterated: list[int] = []
@@ -244,7 +245,7 @@ def test_sync__submission_visible_late__next_sync_loads_it_through_the_late_rere
     stored = _ids(wh, "restricted", base) | _ids(wh, "analytics", base) | {
         r["_id"] for r in wh.dump("restricted")["quarantine"] if r["form_id"] == base}
     assert set(quick) <= stored and late not in stored and wh.watermark(base) == max(quick)
-    time.sleep(1.2)  # now the late one is visible, below the watermark
+    time.sleep(max(0.0, shown_at + 0.2 - time.monotonic()))  # now the late one is visible, below the watermark
     iterated.clear()
     record = _sync(reconcile=False)
     assert record["forms"][base]["pulled"] == 1, record["forms"][base]
