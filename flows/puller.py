@@ -19,11 +19,13 @@ starts it for any pull of two pages or more, ``off`` never. It holds ~150 MB of 
 submissions, both give freed heap back after every page and it prefetches nothing (the
 sync's process loads meanwhile, so its HTTP waits overlap work anyway).
 
-How: the sync starts it as the first page arrives and loads the first pages itself while
-this process starts (~0.3 s to import the stages; the form's context follows through a queue,
-so starting it never waits for those imports). When a page arrives and this process is ready,
-the sync hands it the cursor after that page and then loads the page, so this process fetches
-and screens the next one meanwhile; from then on screened pages come back through a queue of
+How: the sync starts it as the first page arrives (or, on a form's first pull that the
+asset's submission counter says is big, before that page is requested) and loads the first
+pages itself while this process starts (~0.3 s to import the stages; the form's context follows
+through a queue, so starting it never waits for those imports). As soon as this process is
+ready and a page has been fetched whose successor nobody requested, it gets the cursor after
+that page (``Handover``) and fetches and screens the next one while the sync still loads the
+pages it has; from then on screened pages come back through a queue of
 at most ``AHEAD``, so memory stays a few pages. If the process fails in any way, the sync goes
 on from the last page it loaded, in-process, where the same error (if it is one) is raised
 with its own traceback and handled as before.
