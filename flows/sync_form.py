@@ -206,11 +206,7 @@ class LateAhead:
     def __init__(self, client, uid: str, watermark: int):
         self.watermark = watermark
         self._pages = client.iter_late(uid, watermark)
-        pool = ThreadPoolExecutor(1, thread_name_prefix="suara-late-ahead")
-        try:
-            self._first = pool.submit(next, self._pages, None)
-        finally:
-            pool.shutdown(wait=False)
+        self._first = _on_a_thread("suara-late-ahead", next, self._pages, None)
 
     def __iter__(self) -> Iterator:
         first = self._first.result()
@@ -267,12 +263,13 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
     warehouse.begin_run(run_id, form.form_id)
     ctx = None
     ahead = None  # the reporting refresh's reading, done beside the release step
-    late: list[LateAhead] = []
+    late: LateAhead | None = None  # the late re-read, sent as the pull's last page arrives
 
     def late_ahead(cursor: int) -> None:
+        nonlocal late
         # Not for encrypted forms: their pages fetch media during the load on the same session.
         if not reconcile and cursor and not form.encrypted:
-            late.append(LateAhead(client, ctx.asset_uid, cursor))
+            late = LateAhead(client, ctx.asset_uid, cursor)
     try:
         ctx = pipeline.open_form(settings, client, form)
         cursor = warehouse.watermark(form.form_id) or 0
@@ -288,7 +285,7 @@ def run_form(settings: Settings, form: Form, client, warehouse, run_id: str, *,
             if 0 < outcome.counts.pulled <= READ_AHEAD_MAX:
                 ahead = _read_ahead(warehouse, form)
         if not reconcile and cursor:
-            outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor, late[-1] if late else None))
+            outcome.counts.add(late_step(ctx, client, warehouse, run_id, cursor, late))
         outcome.validation = ctx.validation
     except ConfigurationError as exc:
         outcome.status, outcome.error = "config_error", f"{exc.code}: {exc.message}"
@@ -327,9 +324,14 @@ def _read_ahead(warehouse, form: Form) -> Future:
     waits on the late re-read's request and on the release step's statements (which leave the
     GIL free), instead of after them. It only reads; the refresh takes what it read for the
     blocks of ids whose rows have not changed since (warehouse/indicator_blocks.py)."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix="suara-read-ahead")
+    return _on_a_thread("suara-read-ahead", warehouse.indicator_sums_ahead, form)
+
+
+def _on_a_thread(name: str, fn, *args) -> Future:
+    """``fn(*args)`` started on a thread of its own; its result or error is the future's."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
     try:
-        return pool.submit(warehouse.indicator_sums_ahead, form)
+        return pool.submit(fn, *args)
     finally:
         pool.shutdown(wait=False)
 

@@ -61,6 +61,17 @@ def _registry_rows(conn: sa.Connection, form_id: str) -> list[tuple]:
         cur.close()
 
 
+def _indicators():
+    """warehouse.indicators, or None where it is not installed (an error inside it is raised)."""
+    try:
+        import warehouse.indicators as indicators
+    except ImportError as exc:
+        if exc.name != "warehouse.indicators":
+            raise
+        return None
+    return indicators
+
+
 class Warehouse:
     """The three-zone warehouse at ``url`` (see warehouse/session.py for the layout)."""
 
@@ -143,16 +154,13 @@ class Warehouse:
     def refresh_reporting(self, forms: Form | Sequence[Form], ahead: Mapping[str, Any] | None = None) -> bool:
         """Recompute the reporting zone's indicator tables of ``forms`` (warehouse/indicators.py);
         ``ahead``: form_id → what ``indicator_sums_ahead`` returned, used where still true."""
-        try:
-            from warehouse.indicators import refresh
-        except ImportError as exc:
-            if exc.name != "warehouse.indicators":
-                raise
+        indicators = _indicators()
+        if indicators is None:
             log.warning("warehouse.indicators is not installed; reporting tables were not refreshed")
             return False
         with self._write() as conn:
             for form in [forms] if isinstance(forms, Form) else forms:
-                refresh(conn, form, ahead=(ahead or {}).get(form.form_id))
+                indicators.refresh(conn, form, ahead=(ahead or {}).get(form.form_id))
         return True
 
     def indicator_sums_ahead(self, form: Form):
@@ -160,17 +168,14 @@ class Warehouse:
         in one read-only snapshot (``indicator_blocks.SumsAhead``; None before the form has a
         table or without warehouse.indicators). Meant to run on a thread beside the release
         step: the refresh then reads only blocks whose rows changed since."""
-        try:
-            from warehouse.indicators import sums_ahead
-        except ImportError as exc:
-            if exc.name != "warehouse.indicators":
-                raise
+        indicators = _indicators()
+        if indicators is None:
             return None
         with self.engine.connect() as conn:
             if not is_sqlite(conn):  # one snapshot for the block states and the rows
                 conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with conn.begin():
-                return sums_ahead(conn, form)
+                return indicators.sums_ahead(conn, form)
 
     # -- loading ----------------------------------------------------------------------------
 
