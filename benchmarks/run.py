@@ -186,6 +186,28 @@ def speed() -> str:
     return f"speed check: 10M squares summed in {sorted(times)[1]:.2f} s"
 
 
+_LOOP = "import sys, time; t = time.perf_counter(); sum(i * i for i in range(int(sys.argv[1]))); print(time.perf_counter() - t)"
+
+
+def core_times(n: int = 10**7) -> tuple[float, float]:
+    """(seconds of the speed check's loop over ``n`` alone, the best of two; the slower of two
+    such loops run at once in two processes)."""
+    def loops(k: int) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", _LOOP, str(n)], stdout=subprocess.PIPE, text=True)
+                 for _ in range(k)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    return min(loops(1)[0] for _ in range(2)), max(loops(2))
+
+
+def cores() -> str:
+    """What the second core adds right now: the speed check's loop in two processes at once
+    against one alone. On this VM two CPU-bound processes have slowed each other by 5-65 %
+    (hyperthreads or a busy host), which caps what the pull process can gain."""
+    alone, pair = core_times()
+    return f"two at once: {pair:.2f} s each against {alone:.2f} s alone ({2 * alone / pair:.1f}× the work of one core)"
+
+
 # -- the workers ---------------------------------------------------------------------------------
 
 def _env(a: dict, warehouse: str) -> None:
@@ -371,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(dialects) - {"sqlite", "postgresql"}:
         ap.error(f"unknown dialect(s): {', '.join(sorted(unknown))}")
     compile_bytecode()
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {machine()} · {speed()}", flush=True)
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {machine()} · {speed()} · {cores()}",
+          flush=True)
     results = []
     for n in sizes:
         for dialect in dialects:
@@ -386,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  Prefect flow: {p['rate']:,.0f}/s ({p['seconds']:.1f} s)", flush=True)
     print()
     print(table(results))
-    print(f"\n# at the end: {speed()}")
+    print(f"\n# at the end: {speed()} · {cores()}")
     print("\nStage shares are of the time Suara's stages took, in both its processes when a pull process "
           "ran (flows/puller.py); `refresh` is the reporting refresh, `other` manifest look-ups, "
           "first-use imports and run records. dlt only copies the JSON: no validation, anonymisation or quarantine.")

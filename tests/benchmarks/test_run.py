@@ -28,3 +28,13 @@ def test_tree_rss__a_child_holding_memory__counted_in_the_peak():
         child.kill()
         child.wait()
         tree.stop.set()
+
+
+def test_core_times__two_loops_at_once__each_timed_in_its_own_process():
+    """Should time the loop alone and two copies at once in separate processes (the header's
+    "two at once"): two processes at once cannot each finish faster than the loop alone can
+    by more than timing noise, nor be slower than running them one after the other twice over."""
+    alone, pair = run.core_times(2 * 10**5)
+    assert 0 < alone < 5 and 0 < pair < 5
+    assert pair > alone * 0.5
+    assert pair < alone * 4 + 0.5
