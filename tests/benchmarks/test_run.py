@@ -38,3 +38,26 @@ def test_core_times__two_loops_at_once__each_timed_in_its_own_process():
     assert 0 < alone < 5 and 0 < pair < 5
     assert pair > alone * 0.5
     assert pair < alone * 4 + 0.5
+
+
+def test_median_run__three_runs__the_middle_rate_and_the_highest_peak_rss():
+    """Should report the run with the median rate (its stages and seconds with it) but the
+    highest peak RSS of all runs: the memory limit must hold for every run."""
+    runs = [{"rate": 9000.0, "seconds": 1.11, "rss_mb": 350.0, "rss_before_reporting_mb": 340.0},
+            {"rate": 11000.0, "seconds": 0.91, "rss_mb": 380.0, "rss_before_reporting_mb": 379.0},
+            {"rate": 10000.0, "seconds": 1.0, "rss_mb": 360.0, "rss_before_reporting_mb": 355.0}]
+    out = run.median_run(runs)
+    assert (out["rate"], out["seconds"]) == (10000.0, 1.0)
+    assert (out["rss_mb"], out["rss_before_reporting_mb"]) == (380.0, 379.0)
+    assert out["rates"] == [9000.0, 11000.0, 10000.0]
+
+
+def test_median_run__even_number_of_runs__the_slower_middle_one():
+    """Should not round a tie of two middle runs up to the faster one."""
+    runs = [{"rate": r, "rss_mb": 300.0} for r in (8000.0, 12000.0, 9000.0, 11000.0)]
+    assert run.median_run(runs)["rate"] == 9000.0
+
+
+def test_repeats__default_three_up_to_ten_thousand_else_one__and_as_asked():
+    assert [run.repeats(n, None) for n in (10_000, 100_000, 1_000_000)] == [3, 1, 1]
+    assert run.repeats(100_000, 2) == 2
