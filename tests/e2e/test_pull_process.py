@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def ready_at_once(monkeypatch):
 @pytest.fixture()
 def handovers(monkeypatch):
     """Counts the pages that came from a pull process."""
-    seen = {"go": 0, "pages": 0}
+    seen = {"go": 0, "pages": 0, "as fetched": 0}
     go, results = puller.PullProcess.go, puller.PullProcess.results
 
     def counting_go(self, *a):
@@ -74,9 +75,10 @@ def handovers(monkeypatch):
         return go(self, *a)
 
     def counting_results(self):
-        for item in results(self):
+        for page, screened in results(self):
             seen["pages"] += 1
-            yield item
+            seen["as fetched"] += screened is None and bool(page.results)
+            yield page, screened
 
     monkeypatch.setattr(puller.PullProcess, "go", counting_go)
     monkeypatch.setattr(puller.PullProcess, "results", counting_results)
@@ -103,6 +105,48 @@ def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monke
     assert _state(two) == _state(one)
 
 
+def test_pull_process__sync_idle__pages_sent_as_fetched_screened_by_the_sync__same_warehouse(
+        monkeypatch, tmp_path, sandbox, forms, forms_dir, handovers):
+    """Should, when the sync's process has nothing queued, send every other page as fetched
+    for it to screen too (``Sharing``) — and load exactly what a single-process sync loads.
+    Here the queue is drained as soon as a page is in it (the pages wait in the sync's process
+    instead), so the pull process finds it empty at every page."""
+    monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
+    one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
+    alone = _sync_each_form(forms)
+    counted = puller.PullProcess.results
+
+    def drained(self):
+        items: queue.Queue = queue.Queue()
+
+        def drain():
+            try:
+                for item in counted(self):
+                    items.put(("item", item))
+                items.put(("end", None))
+            except BaseException as exc:  # noqa: BLE001 - raised where the sync reads
+                items.put(("error", exc))
+
+        threading.Thread(target=drain, daemon=True).start()
+        while True:
+            kind, item = items.get(timeout=60)
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+
+    monkeypatch.setattr(puller.PullProcess, "results", drained)
+    two = _env(monkeypatch, sandbox, tmp_path, "two", forms_dir)
+    monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
+    split = _sync_each_form(forms)
+    assert handovers["as fetched"] >= 2, handovers
+    assert handovers["as fetched"] <= handovers["pages"] // 2 + 2, handovers  # never two in a row
+    assert _summary(split) == _summary(alone)
+    assert _state(two) == _state(one)
+
+
 def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_while_one_loads(
         monkeypatch, tmp_path, sandbox, forms, forms_dir):
     """Should start the pull process before the first page loads, and hand it the cursor after
@@ -118,6 +162,12 @@ def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_
     monkeypatch.setenv("SUARA_PULL_PROCESS", "on")
     events: list[tuple] = []
     start, go, load = puller.PullProcess.start, puller.PullProcess.go, sync_form.load_page.fn
+    results, from_helper = puller.PullProcess.results, []
+
+    def noting_results(self):
+        for page, screened in results(self):
+            from_helper.append(page)  # screened there, or sent as fetched for the sync to screen
+            yield page, screened
 
     def noting_start(self):
         events.append(("start",))
@@ -128,11 +178,13 @@ def test_pull_process__starts_as_the_first_page_arrives_and_takes_the_next_page_
         go(self, after_id, page_size)
 
     def noting_load(ctx, warehouse, run_id, page, screened=None):
-        events.append(("load", page.next_after_id, "pull process" if screened is not None else "sync"))
+        came = any(page is p for p in from_helper)
+        events.append(("load", page.next_after_id, "pull process" if came else "sync"))
         return load(ctx, warehouse, run_id, page, screened)
 
     monkeypatch.setattr(puller.PullProcess, "start", noting_start)
     monkeypatch.setattr(puller.PullProcess, "go", noting_go)
+    monkeypatch.setattr(puller.PullProcess, "results", noting_results)
     monkeypatch.setattr(sync_form, "load_page", SimpleNamespace(fn=noting_load))
     form = next(f for f in forms if not f.encrypted)
     outcome = _sync_each_form([form])[form.form_id]
