@@ -26,8 +26,8 @@ through a queue, so starting it never waits for those imports). As soon as this 
 ready and a page has been fetched whose successor nobody requested, it gets the cursor after
 that page (``Handover``) and fetches and screens the next one while the sync still loads the
 pages it has; from then on screened pages come back through a queue of
-at most ``AHEAD``, so memory stays a few pages — and, whenever the sync's process has nothing
-queued, every other page comes back as fetched for it to screen too (``Sharing``). If the process fails in any way, the sync goes
+at most ``AHEAD``, so memory stays a few pages — and, while the sync's process has time to
+spare, every other page comes back as fetched for it to screen too (``Sharing``). If the process fails in any way, the sync goes
 on from the last page it loaded, in-process, where the same error (if it is one) is raised
 with its own traceback and handled as before.
 """
@@ -143,11 +143,14 @@ class PullProcess:
         self.orders = mp.Queue()
         self.out = mp.Queue(maxsize=AHEAD)
         self.started = mp.Event()
+        # Seconds the sync's process has waited for pages so far (``Sharing``); written here only.
+        self.waited = mp.Value("d", 0.0, lock=False)
         # The pull process's copy of the context: no HTTP client, the version map resolved here.
         portable = replace(ctx, download=None, fetch_version_map=None,
                            version_map=dict(pipeline.versions_of(ctx)), validation=[])
         self.process = mp.Process(target=_main, name="suara-pull", daemon=True,
-                                  args=(PullSettings.of(settings), self.orders, self.out, self.started, os.getpid()))
+                                  args=(PullSettings.of(settings), self.orders, self.out, self.started, self.waited,
+                                        os.getpid()))
         self._context = portable
 
     def start(self) -> None:
@@ -179,7 +182,7 @@ class PullProcess:
         while True:
             try:
                 with pipeline.timed("pull"):  # the sync's process waiting for a screened page
-                    item = self.out.get(timeout=POLL)
+                    item = self._next()
             except queue.Empty:
                 if not self.process.is_alive():
                     raise PullFailed("the pull process exited") from None
@@ -195,6 +198,14 @@ class PullProcess:
                 yield pickle.loads(item[1]), None
                 continue
             yield pickle.loads(item[1])
+
+    def _next(self):
+        """The next item from the pull process; the time spent waiting for it is added to ``waited``."""
+        start = time.perf_counter()
+        try:
+            return self.out.get(timeout=POLL)
+        finally:
+            self.waited.value += time.perf_counter() - start
 
     def stop(self) -> None:
         if self.process.pid is None:
@@ -278,7 +289,7 @@ class PullFailed(Exception):
     """The pull process stopped before the last page; the sync goes on without it."""
 
 
-def _main(settings, orders, out, started, parent: int) -> None:
+def _main(settings, orders, out, started, waited, parent: int) -> None:
     """The pull process: take the form's context, wait for a cursor, then pull and screen
     every page after it."""
     from suara.kobo import KoboClient
@@ -293,7 +304,7 @@ def _main(settings, orders, out, started, parent: int) -> None:
     started.set()
     after_id, page_size = orders.get()
     try:
-        send_pages(ctx, client, after_id, page_size, out)
+        send_pages(ctx, client, after_id, page_size, out, waited)
     except BaseException as exc:  # noqa: BLE001 - the sync redoes the work and raises it there
         out.put(("failed", type(exc).__name__))
     finally:
@@ -301,15 +312,15 @@ def _main(settings, orders, out, started, parent: int) -> None:
         out.join_thread()
 
 
-def send_pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int, out) -> None:
+def send_pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int, out, waited) -> None:
     """Every page after ``after_id`` into ``out``, in order: screened (``"page"``), or as
-    fetched (``"raw"``) when ``Sharing`` says the sync's process would otherwise wait; then
-    ``"end"``."""
+    fetched (``"raw"``) when ``Sharing`` says so from how long the sync's process has
+    ``waited`` for pages; then ``"end"``."""
     sharing = Sharing()
     # No prefetch here: the sync's process loads meanwhile, so the HTTP wait overlaps
     # work anyway, and a second page of raw records held meanwhile costs ~20 MB.
     for page in pipeline.pages(ctx, client, after_id, page_size, prefetch=False):
-        if sharing.unscreened(page, idle=out.empty()):
+        if sharing.unscreened(page, waited=waited.value):
             out.put(("raw", pickle.dumps(page, pickle.HIGHEST_PROTOCOL)))
             continue
         screened = None
@@ -317,6 +328,7 @@ def send_pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int,
             pipeline.STAGE_SECONDS.clear()
             screened = pipeline.screen_batch(ctx, page.results, watermark=pipeline.watermark_of(page))
             screened.seconds = dict(pipeline.STAGE_SECONDS)
+            sharing.screened(sum(screened.seconds.values()))
         # The sync needs the page's cursor and cost, not its raw records.
         out.put(("page", packed((replace(page, results=[]), screened))))
         pipeline.give_back_memory()
@@ -325,22 +337,35 @@ def send_pages(ctx: pipeline.FormContext, client, after_id: int, page_size: int,
 
 class Sharing:
     """Whether the pull process sends a page as fetched, for the sync's process to screen as
-    well as load: when nothing waits in the queue (the sync's process has taken every screened
-    page, so it would sit idle for the next one) and the page before went screened.
+    well as load: when, since the last page went, the sync's process has waited for pages at
+    least a third of the time this process took to screen its latest one — it has time to
+    spare — and that page went screened.
 
-    Why: screening a page here costs about twice what loading it costs there, so with the two
-    processes side by side the sync's process waited half of each page (~60 ms of ~135 ms, 10,000
-    submissions on a slow spell of the VM). Never two pages in a row: the sync's process also
-    loads every page, so taking every other page at most keeps it from becoming the slower of
-    the two. The first page after the hand-over goes screened: the sync's process still has
-    pages of its own to load then. A page is ~1.3 MB pickled as fetched, against ~0.3 MB
-    screened; the sync's process screens it exactly as the pages it fetched itself."""
+    Why: on SQLite, screening a page costs about twice what loading it costs, so the sync's
+    process waited about half of each page (~60 ms of ~135 ms at 10,000 submissions on a slow
+    spell of the VM); where loading costs more (PostgreSQL, whose server shares the cores here),
+    it hardly waits, and sharing on a signal that ignored that (the queue found empty) made
+    those syncs slower. Never two pages in a row: the sync's process also loads every page, so
+    taking every other page at most keeps it from becoming the slower of the two. Nothing goes
+    as fetched before a page has been screened here (the sync's process still has pages of its
+    own to load just after the hand-over). A page is ~1.3 MB pickled as fetched against
+    ~0.3 MB screened; the sync's process screens it exactly as the pages it fetched itself."""
+
+    SPARE = 1 / 3
 
     def __init__(self):
-        self._last = True  # as if the page before the hand-over had gone as fetched
+        self._last = True      # as if the page before the hand-over had gone as fetched
+        self._cost = None      # seconds this process took to screen its latest page
+        self._seen = 0.0       # the sync's waiting, in seconds, when the last page went
 
-    def unscreened(self, page, *, idle: bool) -> bool:
-        send = idle and not self._last and bool(page.results)
+    def screened(self, seconds: float) -> None:
+        self._cost = seconds
+
+    def unscreened(self, page, *, waited: float) -> bool:
+        spare = waited - self._seen
+        self._seen = waited
+        send = (not self._last and bool(page.results) and self._cost is not None
+                and spare >= self.SPARE * self._cost)
         self._last = send
         return send
 

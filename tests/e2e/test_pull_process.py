@@ -107,10 +107,10 @@ def test_pull_process__same_warehouse_counts_and_validation_as_one_process(monke
 
 def test_pull_process__sync_idle__pages_sent_as_fetched_screened_by_the_sync__same_warehouse(
         monkeypatch, tmp_path, sandbox, forms, forms_dir, handovers):
-    """Should, when the sync's process has nothing queued, send every other page as fetched
+    """Should, when the sync's process waits for a page, send every other page as fetched
     for it to screen too (``Sharing``) — and load exactly what a single-process sync loads.
-    Here the queue is drained as soon as a page is in it (the pages wait in the sync's process
-    instead), so the pull process finds it empty at every page."""
+    Here a thread takes each page as soon as it is sent (the pages wait in the sync's process
+    instead), so the pull process finds the sync's process waiting at every page."""
     monkeypatch.setenv("SUARA_PAGE_SIZE", "10")
     one = _env(monkeypatch, sandbox, tmp_path, "one", forms_dir)
     monkeypatch.setenv("SUARA_PULL_PROCESS", "off")
