@@ -25,11 +25,11 @@ pages itself while this process starts (~0.3 s to import the stages; the form's 
 through a queue, so starting it never waits for those imports). As soon as this process is
 ready and a page has been fetched whose successor nobody requested, it gets the cursor after
 that page (``Handover``) and fetches and screens the next one while the sync still loads the
-pages it has; from then on screened pages come back through a queue of
-at most ``AHEAD``, so memory stays a few pages — and, while the sync's process has time to
-spare, every other page comes back as fetched for it to screen too (``Sharing``). If the process fails in any way, the sync goes
-on from the last page it loaded, in-process, where the same error (if it is one) is raised
-with its own traceback and handled as before.
+pages it has; from then on screened pages come back through a queue of at most ``AHEAD``, so
+memory stays a few pages — and, while the sync's process has time to spare, every other page
+comes back as fetched for it to screen too (``Sharing``). If the process fails in any way, the
+sync goes on from the last page it loaded, in-process, where the same error (if it is one) is
+raised with its own traceback and handled as before.
 """
 
 from __future__ import annotations
@@ -177,8 +177,9 @@ class PullProcess:
 
     def results(self):
         """(page, screened) in page order, screened None for an empty page or one sent as
-        fetched (``Sharing``: the page then holds its records); ends after the last page. Raises ``PullFailed`` if the process failed or exited (the caller knows the last
-        page it loaded, so where to go on from)."""
+        fetched (``Sharing``: the page then holds its records); ends after the last page.
+        Raises ``PullFailed`` if the process failed or exited (the caller knows the last page
+        it loaded, so where to go on from)."""
         while True:
             try:
                 with pipeline.timed("pull"):  # the sync's process waiting for a screened page
@@ -344,8 +345,8 @@ class Sharing:
     Why: on SQLite, screening a page costs about twice what loading it costs, so the sync's
     process waited about half of each page (~60 ms of ~135 ms at 10,000 submissions on a slow
     spell of the VM); where loading costs more (PostgreSQL, whose server shares the cores here),
-    it hardly waits, and sharing on a signal that ignored that (the queue found empty) made
-    those syncs slower. Never two pages in a row: the sync's process also loads every page, so
+    it hardly waits, and sharing on a signal that ignored that (the queue found empty) measured
+    slower there (2-8 %). Never two pages in a row: the sync's process also loads every page, so
     taking every other page at most keeps it from becoming the slower of the two. Nothing goes
     as fetched before a page has been screened here (the sync's process still has pages of its
     own to load just after the hand-over). A page is ~1.3 MB pickled as fetched against
@@ -354,8 +355,8 @@ class Sharing:
     SPARE = 1 / 3
 
     def __init__(self):
-        self._last = True      # as if the page before the hand-over had gone as fetched
-        self._cost = None      # seconds this process took to screen its latest page
+        self._last = False     # whether the page before went as fetched
+        self._cost = None      # seconds this process took to screen its latest page (None: none yet)
         self._seen = 0.0       # the sync's waiting, in seconds, when the last page went
 
     def screened(self, seconds: float) -> None:
