@@ -225,7 +225,7 @@ def core_times(n: int = 10**7) -> tuple[float, float]:
 
 def cores() -> str:
     """What the second core adds right now: the speed check's loop in two processes at once
-    against one alone. On this VM two CPU-bound processes have slowed each other by 5-65 %
+    against one alone. On this VM two CPU-bound processes have slowed each other by 0-75 %
     (hyperthreads or a busy host), which caps what the pull process can gain."""
     alone, pair = core_times()
     return f"two at once: {pair:.2f} s each against {alone:.2f} s alone ({2 * alone / pair:.1f}× the work of one core)"
