@@ -167,7 +167,7 @@ def median_run(runs: list[dict]) -> dict:
 def repeats(n: int, asked: int | None) -> int:
     """Runs per configuration: ``--repeat`` if given; else 3 up to 10,000 submissions (a sync of
     1-2 s, where the VM's ±15 % swings between runs decide a single one) and 1 above."""
-    return asked if asked else (3 if n <= 10_000 else 1)
+    return asked if asked is not None else (3 if n <= 10_000 else 1)
 
 
 CONFIGS = (("suara", "one process"), ("suara_pull", "pull process (default)"))
@@ -417,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     dialects = [d.strip() for d in opts.dialects.split(",") if d.strip()]
     if unknown := set(dialects) - {"sqlite", "postgresql"}:
         ap.error(f"unknown dialect(s): {', '.join(sorted(unknown))}")
+    if opts.repeat is not None and opts.repeat < 1:
+        ap.error(f"--repeat must be 1 or more (got {opts.repeat})")
     compile_bytecode()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {machine()} · {speed()} · {cores()}",
           flush=True)

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import run  # noqa: E402
@@ -61,3 +63,12 @@ def test_median_run__even_number_of_runs__the_slower_middle_one():
 def test_repeats__default_three_up_to_ten_thousand_else_one__and_as_asked():
     assert [run.repeats(n, None) for n in (10_000, 100_000, 1_000_000)] == [3, 1, 1]
     assert run.repeats(100_000, 2) == 2
+
+
+def test_main__repeat_below_one__refused_before_anything_runs(capsys):
+    """Should refuse ``--repeat 0`` with a message saying what is allowed, instead of running
+    no worker and failing on an empty list of runs."""
+    with pytest.raises(SystemExit) as exit_:
+        run.main(["--sizes", "10", "--repeat", "0"])
+    assert exit_.value.code == 2
+    assert "--repeat must be 1 or more (got 0)" in capsys.readouterr().err
