@@ -109,21 +109,22 @@ def database(dialect: str, tmp: Path, name: str):
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def compile_bytecode() -> None:
+def compile_bytecode(root: Path = REPO) -> None:
     """Write the project's bytecode before any worker runs, as ``pip install`` does for an
     installed package (dlt's, in site-packages). An editable install under
     ``PYTHONDONTWRITEBYTECODE`` (set on the development VM) never caches it, so every worker
     and every pull process would compile Suara's source as it imports it (~60 ms of a 10,000
     submission sync, py-spy) while dlt's came compiled."""
     for package in ("suara", "flows", "validation", "warehouse"):
-        compileall.compile_dir(REPO / package, quiet=1)
+        compileall.compile_dir(root / package, quiet=1)
 
 
-def run_worker(kind: str, **kw) -> dict:
-    """Run one measurement in a fresh interpreter; it prints one JSON line last."""
-    cmd = [sys.executable, __file__, "--worker", kind, "--args", json.dumps(kw)]
+def run_worker(kind: str, checkout: Path = REPO, **kw) -> dict:
+    """Run one measurement in a fresh interpreter, with the code of ``checkout`` (another
+    checkout's benchmarks/run.py and packages: benchmarks/ab.py); it prints one JSON line last."""
+    cmd = [sys.executable, str(checkout / "benchmarks" / "run.py"), "--worker", kind, "--args", json.dumps(kw)]
     env = {**os.environ, **KEYS, "PREFECT_LOGGING_LEVEL": "WARNING"}
-    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stderr[-4000:])
         raise SystemExit(f"{kind} worker failed (exit {out.returncode})")

@@ -72,3 +72,28 @@ def test_main__repeat_below_one__refused_before_anything_runs(capsys):
         run.main(["--sizes", "10", "--repeat", "0"])
     assert exit_.value.code == 2
     assert "--repeat must be 1 or more (got 0)" in capsys.readouterr().err
+
+
+def test_ab_side__checkout_and_setting__parsed_and_bad_ones_refused(tmp_path):
+    """Should read ``checkout[:mode]`` (auto by default) and refuse a setting the sync does not
+    know or a folder that is not a checkout, saying which."""
+    import argparse
+
+    import ab
+
+    repo = Path(__file__).resolve().parents[2]
+    assert ab.side(str(repo)) == (repo, "auto")
+    assert ab.side(f"{repo}:off") == (repo, "off")
+    with pytest.raises(argparse.ArgumentTypeError, match="one of off, auto, on"):
+        ab.side(f"{repo}:fast")
+    with pytest.raises(argparse.ArgumentTypeError, match="not a Suara checkout"):
+        ab.side(str(tmp_path))
+
+
+def test_ab_summary__medians_ratio_and_pairs_won():
+    import ab
+
+    s = ab.summary([100.0, 300.0, 200.0], [150.0, 250.0, 260.0])
+    assert (s["first"], s["second"], s["pairs"]) == (200.0, 250.0, 3)
+    assert s["ratio"] == 1.25
+    assert s["ahead"] == 2
