@@ -304,7 +304,9 @@ class _Spawned(multiprocessing.context.SpawnProcess):
     @staticmethod
     def _Popen(process_obj):
         # The main module is read from the preparation data only as the process starts, by
-        # the module-level function below; it is replaced for that moment, under a lock.
+        # the module-level function below; it is replaced for that moment, under a lock (a
+        # process spawned by another thread in that same moment would skip its main module
+        # too; its target would have to live in ``__main__`` for that to matter).
         prepare = multiprocessing.spawn.get_preparation_data
 
         def without_main(name):
