@@ -151,8 +151,8 @@ class PullProcess:
         portable = replace(ctx, download=None, fetch_version_map=None,
                            version_map=dict(pipeline.versions_of(ctx)), validation=[])
         self.process = _Spawned(target=_main, name="suara-pull", daemon=True,
-                                  args=(PullSettings.of(settings), self.orders, self.out, self.started, self.waited,
-                                        os.getpid()))
+                                args=(PullSettings.of(settings), self.orders, self.out, self.started, self.waited,
+                                      os.getpid()))
         self._context = portable
 
     def start(self) -> None:
