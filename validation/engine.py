@@ -115,14 +115,14 @@ def failing_rows(spec: dict, frame: pd.DataFrame, present: Presence | None = Non
             # the column's values (one C pass, ~2× cheaper than a look-up per row) shows it,
             # and nothing fails. Otherwise a set look-up per row beats factorising it on a
             # page; on large batches pandas' hash table wins (measured at 1k and 100k rows).
-            codes = _value_set(tuple(allowed))
+            listed = _value_set(tuple(allowed))
             seen = set(col)
             seen.discard(None)
-            if seen <= codes:
+            if seen <= listed:
                 return np.zeros(n, dtype=bool)
             if n > _HASH_ROWS:
                 return has & ~pd.Index(col, dtype=object, copy=False).isin(allowed)
-            return has & ~np.fromiter(map(codes.__contains__, col), bool, n)
+            return has & ~np.fromiter(map(listed.__contains__, col), bool, n)
         codes, uniques = pd.factorize(_objects(col))
         ok = np.array([u in allowed for u in uniques], dtype=bool)
         return has & ~ok[codes] if len(uniques) else np.zeros(n, dtype=bool)

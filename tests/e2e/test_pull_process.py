@@ -17,6 +17,7 @@ import time
 import pytest
 
 from flows import puller
+from tests.conftest import REPO
 from tests.e2e.test_sync import _env, _state
 
 pytestmark = [pytest.mark.e2e]
@@ -431,9 +432,8 @@ def test_pull_process__run_as_a_module_like_prefect_engine__does_not_run_that_mo
             helper.stop()
     """))
     ran_by = tmp_path / "ran_by.txt"
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "RAN_BY": str(ran_by),
-           "PYTHONPATH": os.pathsep.join([repo, str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-m", "engine_stand_in"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
