@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 import run  # noqa: E402
 
@@ -81,11 +82,10 @@ def test_ab_side__checkout_and_setting__parsed_and_bad_ones_refused(tmp_path):
 
     import ab
 
-    repo = Path(__file__).resolve().parents[2]
-    assert ab.side(str(repo)) == (repo, "auto")
-    assert ab.side(f"{repo}:off") == (repo, "off")
+    assert ab.side(str(REPO)) == (REPO, "auto")
+    assert ab.side(f"{REPO}:off") == (REPO, "off")
     with pytest.raises(argparse.ArgumentTypeError, match="one of off, auto, on"):
-        ab.side(f"{repo}:fast")
+        ab.side(f"{REPO}:fast")
     with pytest.raises(argparse.ArgumentTypeError, match="not a Suara checkout"):
         ab.side(str(tmp_path))
 
