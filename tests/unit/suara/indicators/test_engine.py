@@ -165,3 +165,24 @@ def test_group_codes__as_the_text_of_each_value(values, dtype):
     ref_codes, ref_names = pd.factorize(s.astype("string"), use_na_sentinel=True)
     assert codes.tolist() == ref_codes.tolist()
     assert names == [str(u) for u in ref_names]
+
+
+def test_sums__frames_and_blocks_taken_in_turn__each_gets_its_own_figures():
+    """Should sum each frame's own rows by the blocks given with it when frames and block
+    arrays alternate: what the engine computes once per chunk (codes, answered, a share's
+    denominator, the blocks) is never carried over to another frame or another block array."""
+    a = pd.DataFrame({"eligible": ["1"] * 5 + ["0"], "sex": ["female", "male", None, "male", "female", "female"],
+                      "contract": ["pkwtt", "dk", "pkwtt", "pkwt", None, "pkwtt"], "k_score": [18, 9, None, 14, 3, 18]})
+    b = pd.DataFrame({"eligible": ["1"] * 6, "sex": ["male"] * 6,
+                      "contract": ["pkwt", "pkwt", "daily", "pkwtt", "outsourced", "dk"], "k_score": [1, 2, 3, 4, 5, 6]})
+    halves, thirds = pd.Series([0, 0, 0, 1, 1, 1]).to_numpy(), pd.Series([0, 0, 1, 1, 2, 2]).to_numpy()
+    fresh = {(ind.id, name, cut): ind.sums_by_block(frame.copy(), blocks.copy())
+             for ind in RB for name, frame in (("a", a), ("b", b))
+             for cut, blocks in (("halves", halves), ("thirds", thirds))}
+    for _ in range(2):
+        for ind in RB:
+            for name, frame in (("a", a), ("b", b)):
+                for cut, blocks in (("halves", halves), ("thirds", thirds)):
+                    assert ind.sums_by_block(frame, blocks) == fresh[(ind.id, name, cut)], (ind.id, name, cut)
+    assert fresh[("RB-1", "a", "halves")] != fresh[("RB-1", "b", "halves")]
+    assert sorted(fresh[("RB-1", "a", "thirds")]) == [0, 1, 2]
