@@ -106,9 +106,13 @@ def run_list(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no {args.status if status else ''} quarantined submissions".replace("  ", " "))
         return 0
-    print(f"{'form':<22} {'_id':>8}  {'version':<12} {'status':<9} {'held since':<16}  reasons")
+    # Columns as wide as their longest value: an unknown version ("unknown:" and a Kobo
+    # version id) is wider than a form's own, and must not push the rest of its line out of line.
+    fw = max(22, *(len(e.form_id) for e in entries))
+    vw = max(12, *(len(str(e.form_version)) for e in entries))
+    print(f"{'form':<{fw}} {'_id':>8}  {'version':<{vw}} {'status':<9} {'held since':<16}  reasons")
     for e in entries:
-        print(f"{e.form_id:<22} {e._id:>8}  {str(e.form_version):<12} {e.status:<9} "
+        print(f"{e.form_id:<{fw}} {e._id:>8}  {str(e.form_version):<{vw}} {e.status:<9} "
               f"{e.quarantined_at:%Y-%m-%d %H:%M}  {_codes(e.reasons)}")
     print(f"{len(entries)} submission(s). Details: suara quarantine show FORM_ID ID")
     return 0

@@ -49,6 +49,20 @@ def test_quarantine_list__shows_reason_codes_not_values(setup, capsys):
     assert "maybe" not in out
 
 
+def test_quarantine_list__unknown_version_longer_than_the_column__every_line_aligned(setup, capsys):
+    long_version = "unknown:vb2tfFhwDCUBxuM6ELUJ3a"  # as a Kobo version id the forms lack reads
+    with Warehouse(setup[1], restricted_key=KEY) as wh:
+        wh.apply_batch("tiny", LoadBatch(run_id="run-2", quarantine=[
+            QuarantineItem(4, "uuid-4", long_version, [{"code": "VAL_UNKNOWN_VERSION", "field": "_form_version"}],
+                           good(4))]))
+    assert main(["quarantine", "list"]) == 0
+    header, *rows, footer = capsys.readouterr().out.splitlines()
+    assert len(rows) == 3 and any(long_version in r for r in rows)
+    for column in ("status", "held since", "reasons"):
+        at = header.index(column)
+        assert all(r[at - 1] == " " and r[at] != " " for r in rows), (column, rows)
+
+
 def test_quarantine_show__reasons_with_meaning_and_hint(setup, capsys):
     assert main(["quarantine", "show", "tiny", "2"]) == 0
     out = capsys.readouterr().out
