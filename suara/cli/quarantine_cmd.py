@@ -80,6 +80,20 @@ def _warehouse(settings):
             ) from None
 
 
+def _known_form(form_id: str, settings, wh) -> None:
+    """Refuse a form id that neither forms/ nor the quarantine knows: a typo must not read as
+    "nothing held"."""
+    from suara.forms.model import form_files
+
+    known = {p.stem for p in form_files(settings.forms_dir())}
+    if form_id in known:
+        return
+    known |= {e.form_id for e in wh.quarantine_list(None, None)}
+    if form_id not in known:
+        raise SuaraError(f"There is no form {form_id}.", code="QUAR_005",
+                         hint=f"Known forms: {', '.join(sorted(known)) or 'none'}.")
+
+
 def _actor(args) -> str:
     if args.actor:
         return args.actor
@@ -98,6 +112,8 @@ def run_list(args: argparse.Namespace) -> int:
     status = None if args.status == "all" else args.status
     with _warehouse(settings) as wh:
         entries = wh.quarantine_list(args.form_id, status)
+        if args.form_id and not entries:
+            _known_form(args.form_id, settings, wh)
     if args.json:
         print(json.dumps([{"form_id": e.form_id, "_id": e._id, "form_version": e.form_version,
                            "status": e.status, "quarantined_at": e.quarantined_at.isoformat(),

@@ -63,6 +63,17 @@ def test_quarantine_list__unknown_version_longer_than_the_column__every_line_ali
         assert all(r[at - 1] == " " and r[at] != " " for r in rows), (column, rows)
 
 
+def test_quarantine_list__form_id_misspelt__error_names_the_known_forms(setup, capsys):
+    assert main(["quarantine", "list", "--form", "tinny"]) == 1
+    err = capsys.readouterr().err
+    assert "tinny" in err and "Known forms: tiny" in err
+
+
+def test_quarantine_list__known_form_with_nothing_held__says_so(setup, capsys):
+    assert main(["quarantine", "list", "--form", "tiny", "--status", "dropped"]) == 0
+    assert "no dropped quarantined submissions" in capsys.readouterr().out
+
+
 def test_quarantine_show__reasons_with_meaning_and_hint(setup, capsys):
     assert main(["quarantine", "show", "tiny", "2"]) == 0
     out = capsys.readouterr().out
