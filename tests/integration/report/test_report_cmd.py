@@ -39,9 +39,24 @@ def test_report_on_a_warehouse_never_refreshed_says_there_is_nothing(tmp_path, m
     from warehouse import Warehouse
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    Warehouse(url).close()
+    with Warehouse(url) as wh, wh.engine.connect():  # connecting creates the zone files
+        pass
+    assert (tmp_path / "empty.db").exists()
     monkeypatch.setenv("WAREHOUSE_URL", url)
     out = tmp_path / "site"
     assert main(["report", "--out", str(out)]) == 0
     assert 'data-indicator=' not in (out / "report.en.html").read_text(encoding="utf-8")
     assert (out / "dictionary.html").exists()
+
+
+def test_report__sqlite_warehouse_url_names_no_file__refused_nothing_created_or_replaced(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{tmp_path / 'typo' / 'suara.db'}")
+    (tmp_path / "typo").mkdir()
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "report.en.html").write_text("the last good report", encoding="utf-8")
+    assert main(["report", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "REPORT_001" in err and "does not exist" in err and "WAREHOUSE_URL" in err
+    assert list((tmp_path / "typo").iterdir()) == []  # no empty zone files left behind
+    assert (out / "report.en.html").read_text(encoding="utf-8") == "the last good report"
