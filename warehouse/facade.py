@@ -33,7 +33,7 @@ from warehouse.release import pending as release_pending
 from warehouse.release import release as release_rows
 from warehouse.roles import grant_roles
 from warehouse.runs import RunRecord
-from warehouse.session import ANALYTICS, create_engine, is_sqlite, writer
+from warehouse.session import ANALYTICS, create_engine, is_sqlite, require_existing, writer
 from warehouse.tables import build_tables, load_shapes
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,11 @@ class Warehouse:
         self._unanalysed: dict[str, int] = {}  # form_id → submissions written since the last ANALYZE
 
     @classmethod
-    def from_settings(cls, settings, *, policy_for: PolicyFor | None = None) -> Warehouse:
+    def from_settings(cls, settings, *, policy_for: PolicyFor | None = None, existing: bool = False) -> Warehouse:
+        """The warehouse at WAREHOUSE_URL; ``existing`` (commands that only read) refuses a
+        SQLite path with no warehouse rather than creating empty files there."""
+        if existing:
+            require_existing(settings.warehouse_url)
         # The key is read only when a payload is encrypted or decrypted, so commands that
         # never touch quarantine work without SUARA_RESTRICTED_KEY.
         return cls(settings.warehouse_url, restricted_key=lambda: settings.secret("suara_restricted_key"),

@@ -85,6 +85,22 @@ def zone_files(url: str | URL) -> dict[str, Path]:
     }
 
 
+def require_existing(url: str | URL) -> None:
+    """Refuse a SQLite URL whose analytics file does not exist. Opening it creates three empty
+    zone files there (ATTACH creates what is missing): right for a sync or an upgrade, wrong for
+    a command that only reads, where a mistyped path must say so instead of reading as an empty
+    warehouse. PostgreSQL URLs pass: connecting to a missing database fails by itself."""
+    from suara.errors import WarehouseError
+
+    if _parse(url).get_backend_name() != "sqlite":
+        return
+    path = zone_files(url)[ANALYTICS]
+    if not path.exists():
+        raise WarehouseError(f"There is no warehouse at WAREHOUSE_URL: {path} does not exist.", code="WH_070",
+                             hint="Point WAREHOUSE_URL at the warehouse the syncs write, or create one with "
+                                  "`suara warehouse upgrade` and `suara sync`.")
+
+
 def is_sqlite(bind: Engine | sa.Connection) -> bool:
     return bind.dialect.name == "sqlite"
 

@@ -69,7 +69,7 @@ def _warehouse(settings):
 
     from warehouse import Warehouse
 
-    with Warehouse.from_settings(settings) as wh:
+    with Warehouse.from_settings(settings, existing=True) as wh:
         try:
             yield wh
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:

@@ -33,32 +33,12 @@ def write_dictionary_for(settings, forms, out_dir: Path) -> tuple[Path, Path]:
     return write_dictionary(versions, out_dir, catalogue=warehouse_catalogue)
 
 
-def _require_sqlite_files(url: str) -> None:
-    """Refuse a SQLite WAREHOUSE_URL whose analytics file does not exist: opening it would create
-    three empty zone files there, and the empty report would replace the last good one — a
-    mistyped path must say so instead."""
-    from sqlalchemy.engine import make_url
-
-    from suara.errors import SuaraError
-    from warehouse import ANALYTICS, zone_files
-
-    if make_url(url).get_backend_name() != "sqlite":
-        return
-    path = zone_files(url)[ANALYTICS]
-    if not path.exists():
-        raise SuaraError(f"There is no warehouse at WAREHOUSE_URL: {path} does not exist.",
-                         code="REPORT_001",
-                         hint="Point WAREHOUSE_URL at the warehouse the syncs write, or create one "
-                              "with `suara warehouse upgrade` and `suara sync`.")
-
-
 def build_report_for(settings, forms, out_dir: Path) -> Path:
     from suara.report import ReportData, build_report
     from warehouse import Warehouse
     from warehouse.indicators import read_reporting
 
-    _require_sqlite_files(settings.warehouse_url)
-    with Warehouse.from_settings(settings) as wh, wh.engine.connect() as conn:
+    with Warehouse.from_settings(settings, existing=True) as wh, wh.engine.connect() as conn:
         frames = read_reporting(conn)
     data = ReportData(
         indicators=frames["indicators"], runs=frames.get("runs"), quality=frames.get("quality"),

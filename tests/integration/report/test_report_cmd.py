@@ -57,6 +57,6 @@ def test_report__sqlite_warehouse_url_names_no_file__refused_nothing_created_or_
     (out / "report.en.html").write_text("the last good report", encoding="utf-8")
     assert main(["report", "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "REPORT_001" in err and "does not exist" in err and "WAREHOUSE_URL" in err
+    assert "WH_070" in err and "does not exist" in err and "WAREHOUSE_URL" in err
     assert list((tmp_path / "typo").iterdir()) == []  # no empty zone files left behind
     assert (out / "report.en.html").read_text(encoding="utf-8") == "the last good report"

@@ -122,8 +122,19 @@ def test_quarantine_drop__unknown_id__error_exit(setup, capsys):
     assert "99" in capsys.readouterr().err
 
 
-def test_quarantine_list__no_warehouse_schema__clear_error(tmp_path, monkeypatch, capsys):
+def test_quarantine_list__no_warehouse_file__clear_error_nothing_created(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{tmp_path}/empty.db")
     assert main(["quarantine", "list"]) == 1
     err = capsys.readouterr().err
-    assert "suara warehouse upgrade" in err and "SELECT" not in err
+    assert "does not exist" in err and "suara warehouse upgrade" in err and "SELECT" not in err
+    assert list(tmp_path.iterdir()) == []  # reading created no empty warehouse files
+
+
+def test_quarantine_list__warehouse_without_schema__clear_error(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path}/empty.db"
+    with Warehouse(url) as wh, wh.engine.connect():  # the zone files, no tables
+        pass
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    assert main(["quarantine", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "QUAR_004" in err and "suara warehouse upgrade" in err and "SELECT" not in err
