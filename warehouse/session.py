@@ -85,17 +85,25 @@ def zone_files(url: str | URL) -> dict[str, Path]:
     }
 
 
+def missing_file(url: str | URL) -> Path | None:
+    """The analytics file a SQLite URL names, when it does not exist yet (None: it exists, or
+    the URL is not SQLite). Opening such a URL creates three empty zone files there (ATTACH
+    creates what is missing): right for a sync or an upgrade, wrong for a command that only
+    reads or plans."""
+    if _parse(url).get_backend_name() != "sqlite":
+        return None
+    path = zone_files(url)[ANALYTICS]
+    return None if path.exists() else path
+
+
 def require_existing(url: str | URL) -> None:
-    """Refuse a SQLite URL whose analytics file does not exist. Opening it creates three empty
-    zone files there (ATTACH creates what is missing): right for a sync or an upgrade, wrong for
-    a command that only reads, where a mistyped path must say so instead of reading as an empty
-    warehouse. PostgreSQL URLs pass: connecting to a missing database fails by itself."""
+    """Refuse a SQLite URL with no warehouse, for commands that only read: a mistyped path must
+    say so, not read as an empty warehouse. PostgreSQL URLs pass: connecting to a missing
+    database fails by itself."""
     from suara.errors import WarehouseError
 
-    if _parse(url).get_backend_name() != "sqlite":
-        return
-    path = zone_files(url)[ANALYTICS]
-    if not path.exists():
+    path = missing_file(url)
+    if path is not None:
         raise WarehouseError(f"There is no warehouse at WAREHOUSE_URL: {path} does not exist.", code="WH_070",
                              hint="Point WAREHOUSE_URL at the warehouse the syncs write, or create one with "
                                   "`suara warehouse upgrade` and `suara sync`.")

@@ -13,6 +13,7 @@ refuses (a question's type changed) exits 1 with the reason and the way through.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
@@ -41,13 +42,21 @@ def _where(settings: Settings) -> str:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    import tempfile
+
     from warehouse import Warehouse
+    from warehouse.session import missing_file
 
     settings = load_settings()
     versions = form_versions(settings)
-    with Warehouse.from_settings(settings) as wh:
-        plan = wh.plan(versions)
-    print(f"warehouse: {_where(settings)}")
+    missing = missing_file(settings.warehouse_url)
+    # A SQLite warehouse not created yet is planned as an empty one in a scratch folder:
+    # opening the real path would create its files, and plan changes nothing.
+    with tempfile.TemporaryDirectory(prefix="suara-plan-") as scratch:
+        url = f"sqlite:///{Path(scratch) / missing.name}" if missing else settings.warehouse_url
+        with Warehouse(url) as wh:
+            plan = wh.plan(versions)
+    print(f"warehouse: {_where(settings)}" + (" (not created yet: upgrade creates it)" if missing else ""))
     print(plan)
     return 0
 

@@ -121,11 +121,24 @@ def test_cli__upgrade_twice__both_succeed(tmp_path, monkeypatch, forms_dir, caps
     monkeypatch.setenv("SUARA_FORMS_DIR", str(forms_dir))
     monkeypatch.setenv("SUARA_RESTRICTED_KEY", RESTRICTED_KEY)
     assert main(["warehouse", "plan"]) == 0
-    assert "create table analytics.ilo_rights_baseline" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "create table analytics.ilo_rights_baseline" in out and "not created yet" in out
+    assert list(tmp_path.iterdir()) == []  # plan changes nothing, not even by creating empty files
     assert main(["warehouse", "upgrade"]) == 0
     assert "upgraded" in capsys.readouterr().out
     assert main(["warehouse", "upgrade"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("already up to date")
+
+
+def test_cli__plan_on_an_upgraded_warehouse__nothing_to_do(tmp_path, monkeypatch, forms_dir, capsys):
+    monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("SUARA_FORMS_DIR", str(forms_dir))
+    monkeypatch.setenv("SUARA_RESTRICTED_KEY", RESTRICTED_KEY)
+    assert main(["warehouse", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["warehouse", "plan"]) == 0
+    out = capsys.readouterr().out
+    assert "form tables up to date" in out and "create table" not in out and "not created yet" not in out
 
 
 def test_engine__sqlite__pragmas_and_transactional_ddl(tmp_path):
