@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
-from suara.errors import ConfigurationError
+from suara.errors import ConfigurationError, WarehouseError
 
 ANALYTICS = "analytics"
 RESTRICTED = "restricted"
@@ -100,8 +100,6 @@ def require_existing(url: str | URL) -> None:
     """Refuse a SQLite URL with no warehouse, for commands that only read: a mistyped path must
     say so, not read as an empty warehouse. PostgreSQL URLs pass: connecting to a missing
     database fails by itself."""
-    from suara.errors import WarehouseError
-
     path = missing_file(url)
     if path is not None:
         raise WarehouseError(f"There is no warehouse at WAREHOUSE_URL: {path} does not exist.", code="WH_070",
